@@ -1,0 +1,59 @@
+#include "veil/link/mailbox.h"
+
+#include <chrono>
+
+namespace veil::link {
+
+void Mailbox::Put(size_t from, const std::string& tag, Buffer payload) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queues_[{from, tag}].push_back(std::move(payload));
+  }
+  cv_.notify_all();
+}
+
+void Mailbox::MarkPeerLost(size_t from, Status reason) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (from < peer_lost_.size() && peer_lost_[from].ok()) peer_lost_[from] = std::move(reason);
+  }
+  cv_.notify_all();
+}
+
+void Mailbox::Shutdown(Status reason) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (shutdown_.ok()) shutdown_ = std::move(reason);
+  }
+  cv_.notify_all();
+}
+
+StatusOr<Buffer> Mailbox::Take(size_t from, const std::string& tag, int64_t timeout_ms,
+                               const CancelToken* cancel, const std::string& peer_name) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  // Poll the cancel token at this interval while waiting; Cancel() has no handle on our cv.
+  constexpr auto kCancelPoll = std::chrono::milliseconds(50);
+  std::unique_lock<std::mutex> lock(mu_);
+  const auto key = std::make_pair(from, tag);
+  while (true) {
+    auto it = queues_.find(key);
+    if (it != queues_.end() && !it->second.empty()) {
+      Buffer out = std::move(it->second.front());
+      it->second.pop_front();
+      if (it->second.empty()) queues_.erase(it);
+      return out;
+    }
+    if (!shutdown_.ok()) return shutdown_;
+    if (from < peer_lost_.size() && !peer_lost_[from].ok()) return peer_lost_[from];
+    if (cancel && cancel->cancelled()) return cancel->reason();
+    auto now = Clock::now();
+    if (now >= deadline) {
+      return NetworkError("recv_timeout", "no message '" + tag + "' from " + peer_name + " within " +
+                                              std::to_string(timeout_ms) + " ms");
+    }
+    cv_.wait_until(lock, std::min(deadline, now + kCancelPoll));
+  }
+}
+
+}  // namespace veil::link
