@@ -242,7 +242,7 @@ TEST_F(PsiTaskTest, DuplicateKeysAreACartesianProductOrAnError) {
     EXPECT_EQ(r.status().type(), ErrorType::kParameterValidation);
   }
   EXPECT_NE(res[1].status().message().find("alice"), std::string::npos);
-  EXPECT_NE(res[0].status().message().find("line 3"), std::string::npos);
+  EXPECT_NE(res[0].status().message().find("line 4"), std::string::npos);
 }
 
 TEST_F(PsiTaskTest, UnknownKeyColumnFailsAllParties) {
