@@ -207,7 +207,7 @@ struct InputScan {
   std::vector<std::string> header;
   std::vector<size_t> key_columns;
   std::vector<data::RecordRef> records;  // per data row
-  std::vector<std::string> sort_keys;    // per data row, only when sorting
+  std::vector<std::string> sort_keys;    // per data row, only when sorting: values joined by '\0'
 };
 
 StatusOr<InputScan> ScanInput(const std::string& path, const std::vector<std::string>& key_names,
@@ -237,7 +237,12 @@ StatusOr<InputScan> ScanInput(const std::string& path, const std::vector<std::st
       key.clear();
       for (size_t c = 0; c < cols.size(); ++c) cols[c] = row[scan.key_columns[c]];
       key.AddKey(cols);
-      if (keep_sort_keys) scan.sort_keys.emplace_back(key.key(0));
+      if (keep_sort_keys) {
+        // Byte order of the values, column by column ('\0' sorts before every character).
+        std::string sk;
+        for (auto c : cols) sk.append(c).push_back('\0');
+        scan.sort_keys.push_back(std::move(sk));
+      }
       if (!allow_duplicates && !seen.insert(crypto::Blake2b128(key.key(0))).second) {
         return ParameterError("duplicate_keys",
                               fmt::format("{} line {}: duplicate key, and allow_duplicated_keys is false",

@@ -189,7 +189,7 @@ TEST_F(PsiTaskTest, NoReceiverMeansBroadcastToAll) {
 
 TEST_F(PsiTaskTest, SortOrdersByKeyAndKeepsAlignment) {
   std::vector<std::string> parties = {"alice", "bob"};
-  std::vector<Keys> keys = {{{"c"}, {"a"}, {"b"}, {"z"}}, {{"b"}, {"z"}, {"c"}, {"a"}}};
+  std::vector<Keys> keys = {{{"c"}, {"aa"}, {"b"}, {"z"}}, {{"b"}, {"z"}, {"c"}, {"aa"}}};
   json cfg = Config(parties, keys, 1);
   cfg["sort"] = true;
   auto res = Run(cfg, parties);
@@ -200,7 +200,7 @@ TEST_F(PsiTaskTest, SortOrdersByKeyAndKeepsAlignment) {
     ASSERT_TRUE(*r->NextBatch(10, &b));
     std::vector<std::string> got;
     for (size_t i = 0; i < b.num_rows(); ++i) got.emplace_back(b.row(i)[0]);
-    EXPECT_EQ(got, (std::vector<std::string>{"a", "b", "c", "z"})) << p;
+    EXPECT_EQ(got, (std::vector<std::string>{"aa", "b", "c", "z"})) << p;
   }
 }
 
