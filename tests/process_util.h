@@ -12,6 +12,7 @@ struct ProcessResult {
   int exit_code = -1;
   std::string out;
   std::string err;
+  int64_t max_rss_kb = 0;  // peak resident set size of the child
 };
 
 // Path of the veil binary under test (env VEIL_BIN, set by CMake).

@@ -1,7 +1,5 @@
 #include "veil/link/tcp_transport.h"
 
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -16,11 +14,17 @@
 #include <vector>
 
 #include <asio.hpp>
+#include <sys/socket.h>
 
 #include "veil/base/log.h"
 #include "veil/link/mailbox.h"
 
 namespace veil::link {
+
+namespace {
+// First pause between dial attempts (doubles up to connect_retry_interval_ms).
+constexpr int64_t kFirstRetryDelayMs = 2;
+}  // namespace
 namespace {
 
 using asio::ip::tcp;
@@ -34,6 +38,8 @@ constexpr uint32_t kMaxTagBytes = 64 * 1024;
 constexpr size_t kReplyHeadBytes = 5;  // u8 accepted | u32 reason_len
 // An accepted connection must deliver its hello within this time or it is dropped.
 constexpr auto kHelloTimeout = std::chrono::seconds(10);
+// How long a refused connection is kept open so that the dialer can read the reason.
+constexpr auto kRefusalLinger = std::chrono::seconds(2);
 // Connect polls the cancel token at this interval.
 constexpr auto kCancelPoll = std::chrono::milliseconds(50);
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
@@ -85,9 +91,8 @@ namespace internal {
 
 StatusOr<HostPort> ParseHostPort(std::string_view address) {
   auto bad = [&](std::string_view why) {
-    return ParameterError("bad_address",
-                          "address '" + std::string(address) + "' " + std::string(why) +
-                              " (expected host:port)");
+    return ParameterError("bad_address", "address '" + std::string(address) + "' " +
+                                             std::string(why) + " (expected host:port)");
   };
   std::string_view s = address;
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -185,14 +190,14 @@ class TcpTransport::Impl {
 
   // One accepted connection (io thread only).
   struct InConn {
-    explicit InConn(asio::io_context& io) : socket(io), hello_timer(io) {}
+    explicit InConn(asio::io_context& io) : socket(io), timer(io) {}
     tcp::socket socket;
-    asio::steady_timer hello_timer;
-    std::string remote;                     // "ip:port", for logs
-    size_t from = SIZE_MAX;                 // rank, once the hello was accepted
+    asio::steady_timer timer;  // hello deadline, then the linger of a refused connection
+    std::string remote;        // "ip:port", for logs
+    size_t from = SIZE_MAX;    // rank, once the hello was accepted
     std::array<uint8_t, kHelloHeadBytes> hello_head{};
     std::array<uint8_t, 4> tag_len{};
-    Buffer buf;                             // hello rest, reply, or tag + payload length
+    Buffer buf;  // hello rest, reply, tag + payload length, or drained input
     std::string tag;
     Buffer payload;
   };
@@ -210,6 +215,7 @@ class TcpTransport::Impl {
   void ReadHelloRest(const InConnPtr& c, std::string refusal);
   void OnHello(const InConnPtr& c);
   void Refuse(const InConnPtr& c, const std::string& reason);
+  static void DrainUntilClosed(const InConnPtr& c);
   void ReadFrame(const InConnPtr& c);
   void ReadFrameTag(const InConnPtr& c, uint32_t tag_len);
   void Deliver(const InConnPtr& c);
@@ -241,7 +247,7 @@ class TcpTransport::Impl {
   std::atomic<bool> stopping_{false};
   std::atomic<uint16_t> port_{0};
 
-  std::mutex lifecycle_mu_;  // serialises starting the io thread and Close
+  std::mutex lifecycle_mu_;      // serialises starting the io thread and Close
   bool connect_called_ = false;  // under lifecycle_mu_
   bool close_done_ = false;      // under lifecycle_mu_
 
@@ -261,8 +267,8 @@ Status TcpTransport::Impl::Init() {
   auto bad = [](std::string msg) { return ParameterError("bad_link_desc", std::move(msg)); };
   if (n_ == 0) return bad("the link description has no parties");
   if (self_ >= n_) {
-    return bad("self rank " + std::to_string(self_) + " is out of range (" +
-               std::to_string(n_) + " parties)");
+    return bad("self rank " + std::to_string(self_) + " is out of range (" + std::to_string(n_) +
+               " parties)");
   }
   std::set<std::string> names;
   for (const auto& p : desc_.parties) {
@@ -295,7 +301,7 @@ Status TcpTransport::Impl::Init() {
   }
   listen_text_ = FormatHostPort(listen);
 
-  io_ = std::make_unique<asio::io_context>(1);
+  io_ = std::make_unique<asio::io_context>();
   asio::error_code ec;
   tcp::endpoint endpoint;
   const auto ip = asio::ip::make_address(listen.host, ec);
@@ -303,8 +309,8 @@ Status TcpTransport::Impl::Init() {
     endpoint = tcp::endpoint(ip, listen.port);
   } else {
     tcp::resolver resolver(*io_);
-    auto results = resolver.resolve(listen.host, std::to_string(listen.port),
-                                    tcp::resolver::passive, ec);
+    auto results =
+        resolver.resolve(listen.host, std::to_string(listen.port), tcp::resolver::passive, ec);
     if (ec || results.empty()) {
       return ClusterInitError("listen_failed", me.name + " cannot resolve its listen address " +
                                                    listen_text_ + ": " +
@@ -319,8 +325,8 @@ Status TcpTransport::Impl::Init() {
                                               ": port " + std::to_string(listen.port) +
                                               " is already in use");
     }
-    return ClusterInitError("listen_failed", me.name + " cannot listen on " + listen_text_ +
-                                                 " (" + step + "): " + ec.message());
+    return ClusterInitError("listen_failed", me.name + " cannot listen on " + listen_text_ + " (" +
+                                                 step + "): " + ec.message());
   };
   if (acceptor_->open(endpoint.protocol(), ec)) return listen_failed("open");
   // Lets a quick re-run bind while connections of the previous run are in TIME_WAIT; it does
@@ -340,9 +346,9 @@ Status TcpTransport::Impl::Init() {
     p->socket = std::make_unique<tcp::socket>(*io_);
     p->retry_timer = std::make_unique<asio::steady_timer>(*io_);
     p->resolver = std::make_unique<tcp::resolver>(*io_);
-    p->hello = internal::EncodeHello({desc_.session_id, kTcpProtocolVersion,
-                                      static_cast<uint32_t>(self_), static_cast<uint32_t>(r),
-                                      me.name});
+    p->hello =
+        internal::EncodeHello({desc_.session_id, kTcpProtocolVersion, static_cast<uint32_t>(self_),
+                               static_cast<uint32_t>(r), me.name});
     out_[r] = std::move(p);
   }
   Log().debug("{}: link listening on {}", me.name, listen_text_);
@@ -354,7 +360,8 @@ Status TcpTransport::Impl::Init() {
 Status TcpTransport::Impl::Connect(const CancelToken* cancel) {
   {
     std::lock_guard<std::mutex> lc(lifecycle_mu_);
-    if (close_done_) return NetworkError("link_closed", "the link of " + name(self_) + " is closed");
+    if (close_done_)
+      return NetworkError("link_closed", "the link of " + name(self_) + " is closed");
     if (connect_called_) return InternalError("connect_twice", "Connect called twice");
     connect_called_ = true;
     if (n_ > 1) {
@@ -432,7 +439,8 @@ std::string TcpTransport::Impl::MissingPeersLocked() const {
 }
 
 Status TcpTransport::Impl::Send(size_t to, const std::string& tag, Buffer payload) {
-  if (to >= n_ || to == self_) return InternalError("bad_rank", "send to rank " + std::to_string(to));
+  if (to >= n_ || to == self_)
+    return InternalError("bad_rank", "send to rank " + std::to_string(to));
   if (tag.size() > kMaxTagBytes) {
     return InternalError("bad_tag", "tag of " + std::to_string(tag.size()) + " bytes is too long");
   }
@@ -464,8 +472,8 @@ Status TcpTransport::Impl::Send(size_t to, const std::string& tag, Buffer payloa
   asio::write(*peer.socket, frame, TransferAllInBigChunks, ec);
   if (ec) {
     if (stopping_) return NetworkError("link_closed", "the link of " + name(self_) + " was closed");
-    peer.send_error = NetworkError("peer_lost", "sending '" + tag + "' to " + PartyText(to) +
-                                                    " failed: " + ec.message());
+    peer.send_error = NetworkError(
+        "peer_lost", "sending '" + tag + "' to " + PartyText(to) + " failed: " + ec.message());
     // A partial frame may be on the wire: end the stream so the peer sees a lost connection
     // rather than a garbled next frame. ::shutdown touches only the kernel socket.
     ::shutdown(peer.socket->native_handle(), SHUT_RDWR);
@@ -507,7 +515,7 @@ void TcpTransport::Impl::Close() {
   // The io thread is gone: Asio objects are ours alone (senders wait on send_mu).
   asio::error_code ignored;
   for (auto& c : in_conns_) {
-    c->hello_timer.cancel();
+    c->timer.cancel();
     c->socket.close(ignored);
   }
   in_conns_.clear();
@@ -565,59 +573,59 @@ void TcpTransport::Impl::StartHandshake(const InConnPtr& c) {
   c->remote = FormatEndpoint(c->socket);
   asio::error_code ignored;
   c->socket.set_option(tcp::no_delay(true), ignored);
-  c->hello_timer.expires_after(kHelloTimeout);
-  c->hello_timer.async_wait([c](const asio::error_code& ec) {
+  c->timer.expires_after(kHelloTimeout);
+  c->timer.async_wait([c](const asio::error_code& ec) {
     // The timer may have fired just before the hello was accepted: keep accepted connections.
     asio::error_code ig;
     if (!ec && c->from == SIZE_MAX) c->socket.close(ig);
   });
-  asio::async_read(c->socket, asio::buffer(c->hello_head),
-                   [this, c](const asio::error_code& ec, size_t) {
-    if (stopping_) return;
-    if (ec) {
-      Log().debug("{}: link connection from {} ended before its hello: {}", name(self_),
-                  c->remote, ec.message());
-      asio::error_code ig;
-      c->socket.close(ig);
-      return;
-    }
-    if (!std::equal(kMagic.begin(), kMagic.end(), c->hello_head.begin())) {
-      Refuse(c, "not a veil link connection (bad magic)");
-      return;
-    }
-    const uint32_t version = LoadU32(c->hello_head.data() + 4);
-    const uint32_t rest_len = LoadU32(c->hello_head.data() + 8);
-    if (rest_len > kMaxHelloRestBytes) {
-      Refuse(c, "hello of " + std::to_string(rest_len) + " bytes is too long");
-      return;
-    }
-    std::string refusal;
-    if (version != kTcpProtocolVersion) {
-      refusal = "link protocol version " + std::to_string(version) + " is not supported (" +
-                name(self_) + " speaks version " + std::to_string(kTcpProtocolVersion) + ")";
-    }
-    // Read the rest even when refusing, so that closing does not reset the connection and the
-    // dialer gets to read our reason.
-    ReadHelloRest(c, std::move(refusal));
-  });
+  asio::async_read(
+      c->socket, asio::buffer(c->hello_head), [this, c](const asio::error_code& ec, size_t) {
+        if (stopping_) return;
+        if (ec) {
+          Log().debug("{}: link connection from {} ended before its hello: {}", name(self_),
+                      c->remote, ec.message());
+          asio::error_code ig;
+          c->socket.close(ig);
+          return;
+        }
+        if (!std::equal(kMagic.begin(), kMagic.end(), c->hello_head.begin())) {
+          Refuse(c, "not a veil link connection (bad magic)");
+          return;
+        }
+        const uint32_t version = LoadU32(c->hello_head.data() + 4);
+        const uint32_t rest_len = LoadU32(c->hello_head.data() + 8);
+        if (rest_len > kMaxHelloRestBytes) {
+          Refuse(c, "hello of " + std::to_string(rest_len) + " bytes is too long");
+          return;
+        }
+        std::string refusal;
+        if (version != kTcpProtocolVersion) {
+          refusal = "link protocol version " + std::to_string(version) + " is not supported (" +
+                    name(self_) + " speaks version " + std::to_string(kTcpProtocolVersion) + ")";
+        }
+        // Read the rest even when refusing, so that closing does not reset the connection and the
+        // dialer gets to read our reason.
+        ReadHelloRest(c, std::move(refusal));
+      });
 }
 
 void TcpTransport::Impl::ReadHelloRest(const InConnPtr& c, std::string refusal) {
   c->buf.resize(LoadU32(c->hello_head.data() + 8));
   asio::async_read(c->socket, asio::buffer(c->buf),
                    [this, c, refusal = std::move(refusal)](const asio::error_code& ec, size_t) {
-    if (stopping_) return;
-    if (ec) {
-      asio::error_code ig;
-      c->socket.close(ig);
-      return;
-    }
-    if (!refusal.empty()) {
-      Refuse(c, refusal);
-      return;
-    }
-    OnHello(c);
-  });
+                     if (stopping_) return;
+                     if (ec) {
+                       asio::error_code ig;
+                       c->socket.close(ig);
+                       return;
+                     }
+                     if (!refusal.empty()) {
+                       Refuse(c, refusal);
+                       return;
+                     }
+                     OnHello(c);
+                   });
 }
 
 void TcpTransport::Impl::OnHello(const InConnPtr& c) {
@@ -631,18 +639,18 @@ void TcpTransport::Impl::OnHello(const InConnPtr& c) {
   }
   // The refusal reasons go back to the dialer: never echo our own session id.
   if (session_id != desc_.session_id) {
-    Refuse(c, "stale or foreign session: '" + session_id + "' is not the session of " +
-                  name(self_));
+    Refuse(c,
+           "stale or foreign session: '" + session_id + "' is not the session of " + name(self_));
     return;
   }
   if (from >= n_ || from == self_) {
-    Refuse(c, "from_rank " + std::to_string(from) + " is invalid for " + name(self_) +
-                  " (rank " + std::to_string(self_) + " of " + std::to_string(n_) + ")");
+    Refuse(c, "from_rank " + std::to_string(from) + " is invalid for " + name(self_) + " (rank " +
+                  std::to_string(self_) + " of " + std::to_string(n_) + ")");
     return;
   }
   if (to != self_) {
-    Refuse(c, "the hello is for rank " + std::to_string(to) + " but " + name(self_) +
-                  " is rank " + std::to_string(self_));
+    Refuse(c, "the hello is for rank " + std::to_string(to) + " but " + name(self_) + " is rank " +
+                  std::to_string(self_));
     return;
   }
   if (from_name != name(from)) {
@@ -661,7 +669,7 @@ void TcpTransport::Impl::OnHello(const InConnPtr& c) {
     return;
   }
   c->from = from;
-  c->hello_timer.cancel();
+  c->timer.cancel();
   c->buf = EncodeReply(true, "");
   asio::async_write(c->socket, asio::buffer(c->buf), [this, c](const asio::error_code& ec, size_t) {
     if (stopping_) return;
@@ -689,11 +697,36 @@ void TcpTransport::Impl::OnHello(const InConnPtr& c) {
 
 void TcpTransport::Impl::Refuse(const InConnPtr& c, const std::string& reason) {
   Log().warn("{}: refused a link connection from {}: {}", name(self_), c->remote, reason);
-  c->hello_timer.cancel();
-  c->buf = EncodeReply(false, reason);
-  asio::async_write(c->socket, asio::buffer(c->buf), [c](const asio::error_code&, size_t) {
+  // Lingering close: closing a socket with unread input makes the kernel send a reset that can
+  // destroy our reply before the dialer reads it. So send the reply and a FIN, then discard
+  // whatever the dialer still sends until it closes, for at most kRefusalLinger.
+  c->timer.expires_after(kRefusalLinger);
+  c->timer.async_wait([c](const asio::error_code& ec) {
     asio::error_code ig;
+    if (!ec) c->socket.close(ig);
+  });
+  c->buf = EncodeReply(false, reason);
+  asio::async_write(c->socket, asio::buffer(c->buf), [c](const asio::error_code& ec, size_t) {
+    asio::error_code ig;
+    if (ec) {
+      c->timer.cancel();
+      c->socket.close(ig);
+      return;
+    }
     c->socket.shutdown(tcp::socket::shutdown_send, ig);
+    DrainUntilClosed(c);
+  });
+}
+
+void TcpTransport::Impl::DrainUntilClosed(const InConnPtr& c) {
+  c->buf.resize(4096);
+  c->socket.async_read_some(asio::buffer(c->buf), [c](const asio::error_code& ec, size_t) {
+    if (!ec) {
+      DrainUntilClosed(c);
+      return;
+    }
+    asio::error_code ig;
+    c->timer.cancel();
     c->socket.close(ig);
   });
 }
@@ -701,56 +734,56 @@ void TcpTransport::Impl::Refuse(const InConnPtr& c, const std::string& reason) {
 void TcpTransport::Impl::ReadFrame(const InConnPtr& c) {
   asio::async_read(c->socket, asio::buffer(c->tag_len),
                    [this, c](const asio::error_code& ec, size_t) {
-    if (stopping_) return;
-    if (ec) {
-      PeerGone(c, ec, "");
-      return;
-    }
-    const uint32_t tag_len = LoadU32(c->tag_len.data());
-    if (tag_len > kMaxTagBytes) {
-      BadFrame(c, "tag of " + std::to_string(tag_len) + " bytes");
-      return;
-    }
-    ReadFrameTag(c, tag_len);
-  });
+                     if (stopping_) return;
+                     if (ec) {
+                       PeerGone(c, ec, "");
+                       return;
+                     }
+                     const uint32_t tag_len = LoadU32(c->tag_len.data());
+                     if (tag_len > kMaxTagBytes) {
+                       BadFrame(c, "tag of " + std::to_string(tag_len) + " bytes");
+                       return;
+                     }
+                     ReadFrameTag(c, tag_len);
+                   });
 }
 
 void TcpTransport::Impl::ReadFrameTag(const InConnPtr& c, uint32_t tag_len) {
   c->buf.resize(size_t{tag_len} + sizeof(uint64_t));
-  asio::async_read(c->socket, asio::buffer(c->buf),
-                   [this, c, tag_len](const asio::error_code& ec, size_t) {
-    if (stopping_) return;
-    if (ec) {
-      PeerGone(c, ec, " in the middle of a message");
-      return;
-    }
-    c->tag.assign(reinterpret_cast<const char*>(c->buf.data()), tag_len);
-    const uint64_t payload_len = LoadU64(c->buf.data() + tag_len);
-    if (payload_len > kMaxMessageBytes) {
-      BadFrame(c, "message '" + c->tag + "' claims " + std::to_string(payload_len) + " bytes");
-      return;
-    }
-    try {
-      c->payload = Buffer(static_cast<size_t>(payload_len));
-    } catch (const std::bad_alloc&) {
-      BadFrame(c, "cannot allocate " + std::to_string(payload_len) + " bytes for message '" +
-                      c->tag + "'");
-      return;
-    }
-    if (payload_len == 0) {
-      Deliver(c);
-      return;
-    }
-    asio::async_read(c->socket, asio::buffer(c->payload), TransferAllInBigChunks,
-                     [this, c](const asio::error_code& e, size_t) {
-      if (stopping_) return;
-      if (e) {
-        PeerGone(c, e, " in the middle of a message");
-        return;
-      }
-      Deliver(c);
-    });
-  });
+  asio::async_read(
+      c->socket, asio::buffer(c->buf), [this, c, tag_len](const asio::error_code& ec, size_t) {
+        if (stopping_) return;
+        if (ec) {
+          PeerGone(c, ec, " in the middle of a message");
+          return;
+        }
+        c->tag.assign(reinterpret_cast<const char*>(c->buf.data()), tag_len);
+        const uint64_t payload_len = LoadU64(c->buf.data() + tag_len);
+        if (payload_len > kMaxMessageBytes) {
+          BadFrame(c, "message '" + c->tag + "' claims " + std::to_string(payload_len) + " bytes");
+          return;
+        }
+        try {
+          c->payload = Buffer(static_cast<size_t>(payload_len));
+        } catch (const std::bad_alloc&) {
+          BadFrame(c, "cannot allocate " + std::to_string(payload_len) + " bytes for message '" +
+                          c->tag + "'");
+          return;
+        }
+        if (payload_len == 0) {
+          Deliver(c);
+          return;
+        }
+        asio::async_read(c->socket, asio::buffer(c->payload), TransferAllInBigChunks,
+                         [this, c](const asio::error_code& e, size_t) {
+                           if (stopping_) return;
+                           if (e) {
+                             PeerGone(c, e, " in the middle of a message");
+                             return;
+                           }
+                           Deliver(c);
+                         });
+      });
 }
 
 void TcpTransport::Impl::Deliver(const InConnPtr& c) {
@@ -807,8 +840,8 @@ void TcpTransport::Impl::StartDial(size_t r) {
       [this, r](const asio::error_code& e, const tcp::resolver::results_type& results) {
         if (stopping_ || e == asio::error::operation_aborted) return;
         if (e || results.empty()) {
-          DialFailed(r, "cannot resolve " + dial_addr_[r].host + ": " +
-                            (e ? e.message() : "no address"));
+          DialFailed(
+              r, "cannot resolve " + dial_addr_[r].host + ": " + (e ? e.message() : "no address"));
           return;
         }
         std::vector<tcp::endpoint> endpoints;
@@ -819,51 +852,55 @@ void TcpTransport::Impl::StartDial(size_t r) {
 
 void TcpTransport::Impl::DialEndpoints(size_t r, std::vector<tcp::endpoint> endpoints) {
   OutPeer& p = *out_[r];
-  asio::async_connect(*p.socket, endpoints,
-                      [this, r](const asio::error_code& ec, const tcp::endpoint&) {
-    if (stopping_) return;
-    if (ec) {
-      DialFailed(r, ec.message());
-      return;
-    }
-    OutPeer& p = *out_[r];
-    asio::error_code ignored;
-    p.socket->set_option(tcp::no_delay(true), ignored);
-    SetDialState(r, "connected, no handshake reply yet");
-    asio::async_write(*p.socket, asio::buffer(p.hello),
-                      [this, r](const asio::error_code& e, size_t) {
-      if (stopping_) return;
-      if (e) {
-        DialFailed(r, "sending the hello failed: " + e.message());
-        return;
-      }
-      OutPeer& p = *out_[r];
-      asio::async_read(*p.socket, asio::buffer(p.reply_head),
-                       [this, r](const asio::error_code& e2, size_t) {
+  asio::async_connect(
+      *p.socket, endpoints, [this, r](const asio::error_code& ec, const tcp::endpoint&) {
         if (stopping_) return;
-        if (e2) {
-          DialFailed(r, "connection closed before the handshake reply: " + e2.message());
+        if (ec) {
+          DialFailed(r, ec.message());
           return;
         }
         OutPeer& p = *out_[r];
-        const uint32_t reason_len = LoadU32(p.reply_head.data() + 1);
-        if (p.reply_head[0] > 1 || reason_len > kMaxReasonBytes) {
-          DialFailed(r, "malformed handshake reply");
-          return;
-        }
-        p.reply_reason.resize(reason_len);
-        asio::async_read(*p.socket, asio::buffer(p.reply_reason),
-                         [this, r](const asio::error_code& e3, size_t) {
-          if (stopping_) return;
-          if (e3) {
-            DialFailed(r, "connection closed during the handshake reply: " + e3.message());
-            return;
-          }
-          OnReply(r);
-        });
+        asio::error_code ignored;
+        p.socket->set_option(tcp::no_delay(true), ignored);
+        SetDialState(r, "connected, no handshake reply yet");
+        asio::async_write(
+            *p.socket, asio::buffer(p.hello), [this, r](const asio::error_code& e, size_t) {
+              if (stopping_) return;
+              if (e) {
+                DialFailed(r, "sending the hello failed: " + e.message());
+                return;
+              }
+              OutPeer& p = *out_[r];
+              asio::async_read(
+                  *p.socket, asio::buffer(p.reply_head),
+                  [this, r](const asio::error_code& e2, size_t) {
+                    if (stopping_) return;
+                    if (e2) {
+                      DialFailed(r,
+                                 "connection closed before the handshake reply: " + e2.message());
+                      return;
+                    }
+                    OutPeer& p = *out_[r];
+                    const uint32_t reason_len = LoadU32(p.reply_head.data() + 1);
+                    if (p.reply_head[0] > 1 || reason_len > kMaxReasonBytes) {
+                      DialFailed(r, "malformed handshake reply");
+                      return;
+                    }
+                    p.reply_reason.resize(reason_len);
+                    asio::async_read(
+                        *p.socket, asio::buffer(p.reply_reason),
+                        [this, r](const asio::error_code& e3, size_t) {
+                          if (stopping_) return;
+                          if (e3) {
+                            DialFailed(
+                                r, "connection closed during the handshake reply: " + e3.message());
+                            return;
+                          }
+                          OnReply(r);
+                        });
+                  });
+            });
       });
-    });
-  });
 }
 
 void TcpTransport::Impl::OnReply(size_t r) {
@@ -910,8 +947,12 @@ void TcpTransport::Impl::DialFailed(size_t r, const std::string& why) {
     cv_.notify_all();
     return;
   }
-  p.retry_timer->expires_after(
-      std::chrono::milliseconds(std::max<int64_t>(0, desc_.options.connect_retry_interval_ms)));
+  // Exponential backoff from kFirstRetryDelayMs up to connect_retry_interval_ms: parties started
+  // together find each other within milliseconds, a late peer costs at most one interval.
+  const int64_t cap_ms = std::max<int64_t>(0, desc_.options.connect_retry_interval_ms);
+  const int64_t shift = std::min<int64_t>(p.attempts - 1, 10);
+  const int64_t delay_ms = std::min(cap_ms, kFirstRetryDelayMs << std::max<int64_t>(0, shift));
+  p.retry_timer->expires_after(std::chrono::milliseconds(delay_ms));
   p.retry_timer->async_wait([this, r](const asio::error_code& ec) {
     if (!ec && !stopping_) StartDial(r);
   });

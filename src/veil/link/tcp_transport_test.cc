@@ -1,19 +1,20 @@
 #include "veil/link/tcp_transport.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
-#include <asio.hpp>
 #include <chrono>
+#include <cstring>
 #include <future>
 #include <optional>
 #include <thread>
 #include <utility>
+
+#include <arpa/inet.h>
+#include <asio.hpp>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "veil/link/test_util.h"
 
@@ -125,6 +126,38 @@ class RawClient {
  private:
   int fd_ = -1;
   bool connected_ = false;
+};
+
+// A hand-written listener standing in for a peer (accepts one connection at a time).
+class RawServer {
+ public:
+  explicit RawServer(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    listening_ =
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && ::listen(fd_, 8) == 0;
+  }
+  ~RawServer() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  RawServer(const RawServer&) = delete;
+  RawServer& operator=(const RawServer&) = delete;
+  bool listening() const { return listening_; }
+  // The accepted socket, or -1 after timeout_ms. The caller closes it.
+  int Accept(int timeout_ms) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) <= 0) return -1;
+    return ::accept(fd_, nullptr, nullptr);
+  }
+
+ private:
+  int fd_ = -1;
+  bool listening_ = false;
 };
 
 Buffer Hello(const std::string& session, uint32_t from, uint32_t to, const std::string& name,
@@ -394,6 +427,7 @@ TEST(TcpTransportTest, StaleSessionIsRefusedAndCannotInject) {
   auto reply = raw.ReadReply();
   ASSERT_TRUE(reply.has_value());
   EXPECT_FALSE(reply->first);
+  EXPECT_TRUE(Contains(reply->second, "stale or foreign session")) << reply->second;
 
   // The real p1 still links, and only its messages arrive.
   auto good1 = CreateTcpContext(good, 1, nullptr);
@@ -490,6 +524,40 @@ TEST(TcpTransportTest, CloseWakesReceiversAndIsIdempotent) {
   w[0]->Close();
   EXPECT_EQ(w[0]->Send(1, "t", B("x")).code(), "link_closed");
   EXPECT_EQ(w[0]->Connect().code(), "link_closed");
+}
+
+TEST(TcpTransportTest, CloseWakesSenderBlockedOnPeerThatStoppedReading) {
+  ContextDesc desc = test::MakeTcpDesc(2);
+  auto ctx = CreateTcpContext(desc, 0, nullptr);
+  ASSERT_TRUE(ctx.ok());
+  RawServer p1_listener(PortOf(desc, 1));  // a p1 that completes the handshake, then hangs
+  ASSERT_TRUE(p1_listener.listening());
+  auto connect = ConnectAsync(ctx->get());
+
+  const int fd = p1_listener.Accept(3000);
+  ASSERT_GE(fd, 0);
+  uint8_t head[12];
+  ASSERT_EQ(::recv(fd, head, sizeof head, MSG_WAITALL), 12);
+  uint32_t rest_len;
+  std::memcpy(&rest_len, head + 8, 4);
+  std::string rest(rest_len, '\0');
+  ASSERT_EQ(::recv(fd, rest.data(), rest_len, MSG_WAITALL), static_cast<ssize_t>(rest_len));
+  const uint8_t accept_reply[5] = {1, 0, 0, 0, 0};
+  ASSERT_EQ(::send(fd, accept_reply, sizeof accept_reply, MSG_NOSIGNAL), 5);
+  RawClient p1_dialer(PortOf(desc, 0));
+  ASSERT_TRUE(p1_dialer.Write(Hello("test", 1, 0, "p1")));
+  ASSERT_TRUE(p1_dialer.ReadReply().value_or(std::make_pair(false, "")).first);
+  ASSERT_TRUE(connect.get().ok());
+
+  // Far more than the socket buffers hold: the write blocks since p1 never reads.
+  auto send = std::async(std::launch::async,
+                         [&] { return (*ctx)->Send(1, "big", Buffer(size_t{64} << 20)); });
+  EXPECT_EQ(send.wait_for(milliseconds(300)), std::future_status::timeout);
+  auto start = Clock::now();
+  (*ctx)->Close();
+  EXPECT_EQ(send.get().code(), "link_closed");
+  EXPECT_LT(MsSince(start), 1000);
+  ::close(fd);
 }
 
 TEST(TcpTransportTest, CancelDuringConnectReturnsPromptly) {

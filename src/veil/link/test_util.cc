@@ -70,8 +70,7 @@ StatusOr<std::vector<std::unique_ptr<Context>>> ConnectTcpWorld(const ContextDes
   return ctxs;
 }
 
-StatusOr<std::vector<std::unique_ptr<Context>>> MakeTcpWorld(size_t n,
-                                                             const LinkOptions& options) {
+StatusOr<std::vector<std::unique_ptr<Context>>> MakeTcpWorld(size_t n, const LinkOptions& options) {
   Status last;
   for (int attempt = 0; attempt < 5; ++attempt) {
     auto world = ConnectTcpWorld(MakeTcpDesc(n, "test", options));

@@ -240,7 +240,7 @@ class EnvelopeParser {
       if (parties.is_array()) {
         sf.shape = SfInitShape::kLocal;
         parties_parsed = ParseLocalParties(parties);
-        if (sf.address != kLocalAddress) {
+        if (!sf.address.empty() && sf.address != kLocalAddress) {
           env_.notes.push_back(fmt::format(
               "sf_init_config.parties is a list, which always means local simulation mode; "
               "address '{}' is ignored",

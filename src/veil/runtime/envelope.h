@@ -94,7 +94,10 @@ struct SfInitConfig {
   std::vector<link::PartyAddress> parties;
   std::optional<std::string> self_party;  // cluster shapes only
   std::string address;                    // the Ray/SecretFlow "address" (informational)
-  std::string session_id;                 // "session_id" (veil extension), default execution_id
+  // "session_id" (veil extension), default execution_id. Every party's link must use the same
+  // one, so it must be given explicitly when the parties' envelopes carry different
+  // execution_ids (as in the Python worker's API examples).
+  std::string session_id;
   link::LinkOptions link_options;         // sf_init_config, else spu_config.link_desc, else defaults
 
   bool local() const { return shape == SfInitShape::kLocal; }

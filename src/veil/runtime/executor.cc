@@ -17,14 +17,8 @@
 #include "veil/base/log.h"
 #include "veil/base/problems.h"
 #include "veil/base/time.h"
-#include "veil/runtime/redact.h"
-
-#if __has_include("veil/link/tcp_transport.h")
 #include "veil/link/tcp_transport.h"
-#define VEIL_RUNTIME_HAVE_TCP 1
-#else
-#define VEIL_RUNTIME_HAVE_TCP 0
-#endif
+#include "veil/runtime/redact.h"
 
 namespace veil::runtime {
 namespace {
@@ -275,17 +269,12 @@ class Execution {
       return ParameterError("unknown_party", "self_party is not a party");
     }
     const size_t self_rank = static_cast<size_t>(it - parties.begin());
-#if VEIL_RUNTIME_HAVE_TCP
     VEIL_ASSIGN_OR_RETURN(std::unique_ptr<link::Context> ctx,
                           link::CreateTcpContext(desc, self_rank, cancel_));
     ctxs_.push_back(std::move(ctx));
     Log().info("{} connecting to {} peer(s), timeout {} ms", Prefix(), parties.size() - 1,
                desc.options.connect_timeout_ms);
     return ctxs_.front()->Connect();
-#else
-    (void)self_rank;
-    return ClusterInitError("tcp_unavailable", "this build of veil has no TCP transport");
-#endif
   }
 
   void CloseLinks() {
@@ -440,6 +429,8 @@ StatusOr<json> Execute(const Envelope& envelope, const ExecuteOptions& options) 
     if (options.emit_failure_event) emitter->Failure(status, Round(SecondsSince(start), kTimeDecimals));
     return status;
   }
+  Log().info("[exec={} task={}] {} completed in {} s", envelope.execution_id, envelope.task_id,
+             envelope.task_type, result["performance_metrics"]["total_execution_time"].dump());
   emitter->Success({{"result", result["result"]},
                     {"performance_metrics", result["performance_metrics"]},
                     {"completed_at", result["task_metadata"]["completed_at"]}});

@@ -12,7 +12,8 @@
 //    "performance_metrics": {total_execution_time, cluster_init_time, device_init_time,
 //       algorithm_exec_time, overhead_time (s, 4 dp), cluster_init_percentage,
 //       device_init_percentage, algorithm_exec_percentage, overhead_percentage (1 dp),
-//       bytes_sent, bytes_received, rounds, messages_sent (summed over this process's parties),
+//       bytes_sent, bytes_received, rounds, messages_sent (summed over this process's parties;
+//       the skeleton's digest and barrier messages included),
 //       per_party: {name: {bytes_sent, bytes_received, rounds, messages_sent}}},
 //    "task_metadata": {task_id, subtask_id, execution_id, task_type, mode ("local"|"cluster"),
 //       parties, self_party (cluster), started_at, completed_at, devices_used}}

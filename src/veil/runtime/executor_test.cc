@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <thread>
 
+#include "veil/base/random.h"
 #include "veil/link/test_util.h"
 #include "veil/runtime/test_tasks.h"
 
@@ -489,6 +492,71 @@ TEST(ExecutorClusterTest, MissingPeerFailsWithinTheConnectTimeout) {
   EXPECT_EQ(r.status().stage(), "cluster_init");
   EXPECT_NE(r.status().message().find("bob"), std::string::npos) << r.status().message();
   EXPECT_EQ(sink.stages().back(), "task_failed");
+}
+
+// ---- the real PSI task through the built-in registry ------------------------------------------
+
+class BuiltinPsiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = std::filesystem::temp_directory_path() / ("veil_runtime_psi_" + RandomUuid());
+    std::filesystem::create_directories(root_);
+    std::ofstream(root_ / "alice.csv") << "id,a\n1,x\n2,y\n3,z\n";
+    std::ofstream(root_ / "bob.csv") << "uid,b\n4,r\n3,q\n2,p\n";
+    opts_.data_root = root_.string();  // registry: the built-in one
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(root_, ec);
+  }
+  static json PsiConfig() {
+    return {{"task_type", "psi"},
+            {"keys", {{"alice", {"id"}}, {"bob", {"uid"}}}},
+            {"input_paths", {{"alice", "alice.csv"}, {"bob", "bob.csv"}}},
+            {"output_paths", {{"alice", "out/alice.csv"}, {"bob", "out/bob.csv"}}},
+            {"receiver", "alice"},
+            {"broadcast_result", true}};
+  }
+  std::filesystem::path root_;
+  RuntimeOptions opts_;
+};
+
+TEST_F(BuiltinPsiTest, LocalModeEndToEnd) {
+  json e = LocalEnvelope();
+  e["task_config"] = PsiConfig();
+  MemorySink sink;
+  ExecuteOptions o;
+  o.events = &sink;
+  auto r = ParseAndExecute(e, opts_, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)["result"]["intersection_count"], 2);
+  EXPECT_EQ((*r)["task_metadata"]["task_type"], "psi");
+  EXPECT_GT((*r)["performance_metrics"]["bytes_sent"].get<uint64_t>(), 0u);
+  EXPECT_TRUE(std::filesystem::exists(root_ / "out" / "alice.csv"));
+  EXPECT_TRUE(std::filesystem::exists(root_ / "out" / "bob.csv"));
+  ExpectSkeletonStages(sink, "task_completed");
+}
+
+TEST_F(BuiltinPsiTest, ClusterModeEndToEnd) {
+  const uint16_t pa = link::test::PickFreePort(), pb = link::test::PickFreePort();
+  ClusterRun alice, bob;
+  auto run = [&](const std::string& self, ClusterRun* out) {
+    json e = ClusterEnvelope(self, pa, pb);
+    e["task_config"] = PsiConfig();
+    ExecuteOptions o;
+    o.events = &out->sink;
+    out->result = ParseAndExecute(e, opts_, o);
+  };
+  std::thread ta(run, "alice", &alice);
+  std::thread tb(run, "bob", &bob);
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(alice.result.ok()) << alice.result.status().ToString();
+  ASSERT_TRUE(bob.result.ok()) << bob.result.status().ToString();
+  EXPECT_EQ((*alice.result)["result"]["intersection_count"], 2);
+  EXPECT_EQ((*bob.result)["result"]["intersection_count"], 2);
+  EXPECT_TRUE(std::filesystem::exists(root_ / "out" / "alice.csv"));
+  EXPECT_TRUE(std::filesystem::exists(root_ / "out" / "bob.csv"));
 }
 
 }  // namespace

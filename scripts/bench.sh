@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# make bench: runs every benchmark binary and keeps their output under build/bench-results.
+set -euo pipefail
+BUILD=${1:-build}
+OUT="$BUILD/bench-results"
+mkdir -p "$OUT"
+echo "== bench_psi (ECDH PSI vs. compute bound; 2^12..2^${PSI_MAX_LOG:-20} per party)"
+"$BUILD/bin/bench_psi" --min-log "${PSI_MIN_LOG:-12}" --max-log "${PSI_MAX_LOG:-20}" --json "$OUT/psi.json" | tee "$OUT/psi.txt"
