@@ -19,6 +19,13 @@ std::string_view ErrorTypeName(ErrorType type) {
   return "InternalError";
 }
 
+ErrorType ErrorTypeFromName(std::string_view name) {
+  for (int t = static_cast<int>(ErrorType::kOk); t <= static_cast<int>(ErrorType::kInternal); ++t) {
+    if (ErrorTypeName(static_cast<ErrorType>(t)) == name) return static_cast<ErrorType>(t);
+  }
+  return ErrorType::kInternal;
+}
+
 bool IsRetryable(ErrorType type) {
   return type == ErrorType::kNetwork || type == ErrorType::kResource;
 }

@@ -35,6 +35,8 @@ enum class ErrorType {
 };
 
 std::string_view ErrorTypeName(ErrorType type);
+// Inverse of ErrorTypeName; unknown names map to kInternal.
+ErrorType ErrorTypeFromName(std::string_view name);
 // Whether the worker's retry policy may retry this type (SPEC §4.3).
 bool IsRetryable(ErrorType type);
 

@@ -72,6 +72,17 @@ Status Context::Barrier(std::string_view tag) {
   return all.status();
 }
 
+void Context::Abort(const Status& reason) {
+  Buffer notice;
+  ByteWriter w(&notice);
+  w.Str(reason.ok() ? "CancelledError" : std::string(reason.type_name()));
+  w.Str("party " + self_name() + " failed: " + (reason.ok() ? "aborted" : reason.message()));
+  for (size_t r = 0; r < world_size(); ++r) {
+    if (r != rank_) (void)transport_->Send(r, kAbortTag, notice);
+  }
+  Close();
+}
+
 void Context::Close() {
   if (transport_) transport_->Close();
 }

@@ -65,6 +65,9 @@ class Context {
   Status Barrier(std::string_view tag);
   // Stops the links; blocked receives return at once.
   void Close();
+  // Tells every peer this party failed with `reason` (best effort), then closes. Peers' pending
+  // and later receives fail with reason's error type and code kPeerFailedCode.
+  void Abort(const Status& reason);
 
   LinkStats stats() const;
 

@@ -96,3 +96,21 @@ TEST(MemoryLinkTest, RejectsSelfAndOutOfRange) {
 
 }  // namespace
 }  // namespace veil::link
+
+namespace veil::link {
+namespace {
+
+TEST(MemoryLinkTest, AbortCarriesTheCauseToEveryPeer) {
+  auto w = test::MakeWorld(3);
+  auto waiting = std::async(std::launch::async, [&] { return w[0]->Recv(1, "never").status(); });
+  w[2]->Abort(ParameterError("duplicate_keys", "bad input"));
+  Status s = waiting.get();  // alice waited on bob, but carol's failure ends the session
+  EXPECT_EQ(s.type(), ErrorType::kParameterValidation);
+  EXPECT_EQ(s.code(), kPeerFailedCode);
+  EXPECT_NE(s.message().find("p2"), std::string::npos);
+  EXPECT_NE(s.message().find("bad input"), std::string::npos);
+  EXPECT_EQ(w[1]->Recv(2, "x").status().code(), kPeerFailedCode);
+}
+
+}  // namespace
+}  // namespace veil::link

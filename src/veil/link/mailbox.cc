@@ -2,9 +2,21 @@
 
 #include <chrono>
 
+#include "veil/link/transport.h"
+
 namespace veil::link {
 
 void Mailbox::Put(size_t from, const std::string& tag, Buffer payload) {
+  if (tag == kAbortTag) {
+    ByteReader r(payload);
+    std::string type, message;
+    if (!r.Str(&type) || !r.Str(&message)) {
+      type = "NetworkError";
+      message = "a peer aborted the session";
+    }
+    Shutdown(Status(ErrorTypeFromName(type), kPeerFailedCode, message));
+    return;
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     queues_[{from, tag}].push_back(std::move(payload));

@@ -22,6 +22,8 @@ class Mailbox {
  public:
   explicit Mailbox(size_t world_size) : peer_lost_(world_size) {}
 
+  // Files a message. A message tagged kAbortTag is not filed: it shuts the mailbox down with
+  // the sender's error (see transport.h).
   void Put(size_t from, const std::string& tag, Buffer payload);
   // Marks `from` as gone: waiting and later Takes from it fail with `reason` once its queue is
   // empty (messages that already arrived are still delivered).

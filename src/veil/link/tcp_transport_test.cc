@@ -611,3 +611,21 @@ TEST(TcpTransportTest, QuickRerunRebindsTheSamePorts) {
 
 }  // namespace
 }  // namespace veil::link
+
+namespace veil::link {
+namespace {
+
+TEST(TcpAbortTest, AbortReachesThePeerWithItsCause) {
+  auto world = test::MakeTcpWorld(2);
+  ASSERT_TRUE(world.ok()) << world.status().ToString();
+  auto& w = *world;
+  auto waiting = std::async(std::launch::async, [&] { return w[0]->Recv(1, "never").status(); });
+  w[1]->Abort(AlgorithmError("boom", "the protocol broke"));
+  Status s = waiting.get();
+  EXPECT_EQ(s.type(), ErrorType::kAlgorithm);
+  EXPECT_EQ(s.code(), kPeerFailedCode);
+  EXPECT_NE(s.message().find("the protocol broke"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace veil::link

@@ -27,6 +27,12 @@ inline constexpr int64_t kDefaultRecvTimeoutMs = 300'000;
 inline constexpr int64_t kDefaultConnectRetryIntervalMs = 100;
 // Largest single message accepted from the wire (a corrupt length prefix must not allocate GBs).
 inline constexpr uint64_t kMaxMessageBytes = uint64_t{1} << 32;
+// Reserved tag of the abort notice a failing party sends to every peer (Context::Abort). The
+// receiving Mailbox turns it into a failure of every pending and later receive, carrying the
+// failing party's own error type, so peers report the real cause instead of "peer_lost".
+inline constexpr char kAbortTag[] = "veil/abort";
+// Error code peers see after an abort notice.
+inline constexpr char kPeerFailedCode[] = "peer_failed";
 
 struct LinkOptions {
   int64_t connect_timeout_ms = kDefaultConnectTimeoutMs;

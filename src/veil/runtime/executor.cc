@@ -101,7 +101,7 @@ Status RunOnParties(const std::vector<std::unique_ptr<link::Context>>& ctxs, Can
       failures.push_back(s);
     }
     // Recorded before anyone can observe the consequences below, so the root cause is first.
-    ctxs[i]->Close();
+    ctxs[i]->Abort(s);
     cancel->Cancel(CancelledError(
         kPeerFailedCode, fmt::format("party {} failed: {}", ctxs[i]->self_name(), s.message())));
   };

@@ -66,7 +66,7 @@ inline constexpr double kTaskProgressStart = 0.5;
 inline constexpr double kTaskProgressSpan = 0.45;
 
 // Error code of the secondary error the other local parties see when one party fails.
-inline constexpr char kPeerFailedCode[] = "peer_failed";
+using link::kPeerFailedCode;  // a peer aborted (link/transport.h)
 
 struct ExecuteOptions {
   // Where events go when `emitter` is null (null: events are dropped). Not owned.

@@ -455,8 +455,10 @@ TEST(ExecutorClusterTest, FailingPeerDoesNotHangTheOther) {
   ASSERT_FALSE(bob.result.ok());
   EXPECT_EQ(bob.result.status().code(), "boom");
   ASSERT_FALSE(alice.result.ok());
-  EXPECT_EQ(alice.result.status().type(), ErrorType::kNetwork);
-  EXPECT_EQ(alice.result.status().code(), "peer_lost");
+  // alice learns bob's own cause (abort notice), with its type: an AlgorithmError is not retried.
+  EXPECT_EQ(alice.result.status().type(), ErrorType::kAlgorithm);
+  EXPECT_EQ(alice.result.status().code(), "peer_failed");
+  EXPECT_NE(alice.result.status().message().find("bob"), std::string::npos);
   EXPECT_EQ(alice.result.status().stage(), "task_execution");
   EXPECT_EQ(Terminal(alice.sink).size(), 1u);
   EXPECT_EQ(Terminal(bob.sink).size(), 1u);
