@@ -5,7 +5,7 @@ BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test demo bench clean format lint
+.PHONY: all deps configure build test demo bench clean format format-check lint
 
 all: build
 
@@ -31,6 +31,9 @@ bench: build
 
 format:
 	find src tests bench -name '*.h' -o -name '*.cc' | xargs clang-format -i
+
+format-check:
+	find src tests bench -name '*.h' -o -name '*.cc' | xargs clang-format --dry-run --Werror
 
 lint:
 	find src -name '*.cc' -not -name '*_test.cc' | xargs clang-tidy -p $(BUILD_DIR) --quiet

@@ -9,7 +9,6 @@
 // party's first PSI message (its precheck event, emitted just before the first PSI send).
 //
 // Usage: bench_psi [--min-log 12] [--max-log 20] [--veil PATH] [--json FILE]
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -21,9 +20,10 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "process_util.h"
+#include <nlohmann/json.hpp>
+#include <sys/stat.h>
+
 #include "veil/base/parallel.h"
 #include "veil/base/time.h"
 #include "veil/crypto/ristretto.h"
@@ -43,7 +43,8 @@ double ComputeBoundSeconds(int64_t n) {
     uint8_t h[32], m1[32], m2[32];
     for (int64_t i = b; i < e; ++i) {
       veil::crypto::HashToGroup("bench", reinterpret_cast<const uint8_t*>(&i), sizeof i, h);
-      if (!veil::crypto::ScalarMult(key1, h, m1) || !veil::crypto::ScalarMult(key2, m1, m2)) std::abort();
+      if (!veil::crypto::ScalarMult(key1, h, m1) || !veil::crypto::ScalarMult(key2, m1, m2))
+        std::abort();
     }
   });
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -64,7 +65,8 @@ void WriteInput(const std::string& path, const char* key, int64_t n, int64_t off
 
 int64_t NowUnixMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch()).count();
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 // ISO 8601 "YYYY-MM-DDTHH:MM:SS.ffffffZ" → unix µs.
@@ -83,7 +85,8 @@ int64_t FirstPsiMessageMicros(const std::string& events_path) {
   for (std::string line; std::getline(in, line);) {
     json e = json::parse(line, nullptr, false);
     if (e.is_discarded()) continue;
-    if (e["data"].value("stage", "") == "computation_progress" && e["data"].value("phase", "") == "precheck") {
+    if (e["data"].value("stage", "") == "computation_progress" &&
+        e["data"].value("phase", "") == "precheck") {
       return ParseIsoMicros(e["timestamp"].get<std::string>());
     }
   }
@@ -98,16 +101,21 @@ int main(int argc, char** argv) {
   std::string json_out;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--min-log") min_log = std::stoi(argv[i + 1]);
-    else if (a == "--max-log") max_log = std::stoi(argv[i + 1]);
-    else if (a == "--veil") veil = argv[i + 1];
-    else if (a == "--json") json_out = argv[i + 1];
+    if (a == "--min-log")
+      min_log = std::stoi(argv[i + 1]);
+    else if (a == "--max-log")
+      max_log = std::stoi(argv[i + 1]);
+    else if (a == "--veil")
+      veil = argv[i + 1];
+    else if (a == "--json")
+      json_out = argv[i + 1];
   }
   fs::path dir = fs::temp_directory_path() / ("veil_bench_psi_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   auto P = [&](const std::string& n) { return (dir / n).string(); };
-  std::printf("# ECDH PSI (ristretto255), 2 parties as 2 processes over TCP on 127.0.0.1, %d cores\n",
-              veil::ParallelismLevel());
+  std::printf(
+      "# ECDH PSI (ristretto255), 2 parties as 2 processes over TCP on 127.0.0.1, %d cores\n",
+      veil::ParallelismLevel());
   std::printf("%-6s %10s %10s %7s %11s %11s %9s %11s %11s\n", "n", "bound_s", "psi_s", "ratio",
               "rss_a_MiB", "rss_b_MiB", "B/item", "startup_ms", "inter");
   json all = json::array();
@@ -120,27 +128,36 @@ int main(int argc, char** argv) {
     const int pa = veil::systest::FreePort(), pb = veil::systest::FreePort();
     json parties = {{"alice", {{"address", "127.0.0.1:" + std::to_string(pa)}}},
                     {"bob", {{"address", "127.0.0.1:" + std::to_string(pb)}}}};
-    json task = {{"task_type", "psi"}, {"protocol", "ECDH_PSI_2PC"},
+    json task = {{"task_type", "psi"},
+                 {"protocol", "ECDH_PSI_2PC"},
                  {"keys", {{"alice", {"id"}}, {"bob", {"uid"}}}},
                  {"input_paths", {{"alice", P("alice.csv")}, {"bob", P("bob.csv")}}},
                  {"output_paths", {{"alice", P("out_a.csv")}, {"bob", P("out_b.csv")}}},
-                 {"receiver", "alice"}, {"broadcast_result", true}};
+                 {"receiver", "alice"},
+                 {"broadcast_result", true}};
     for (const char* self : {"alice", "bob"}) {
-      json env = {{"task_id", "bench"}, {"subtask_id", "psi"}, {"execution_id", "bench-" + std::to_string(lg)},
-                  {"sf_init_config", {{"parties", parties}, {"self_party", self}}}, {"task_config", task}};
+      json env = {{"task_id", "bench"},
+                  {"subtask_id", "psi"},
+                  {"execution_id", "bench-" + std::to_string(lg)},
+                  {"sf_init_config", {{"parties", parties}, {"self_party", self}}},
+                  {"task_config", task}};
       veil::systest::WriteFile(P(std::string(self) + ".json"), env.dump());
     }
     fs::remove(P("ev_a.jsonl"));
     fs::remove(P("ev_b.jsonl"));
     const int64_t spawn_us = NowUnixMicros();
     auto t0 = Clock::now();
-    int a = veil::systest::Spawn({veil, "run", P("alice.json"), "--events", P("ev_a.jsonl")}, P("a.out"), P("a.err"));
-    int b = veil::systest::Spawn({veil, "run", P("bob.json"), "--events", P("ev_b.jsonl")}, P("b.out"), P("b.err"));
+    int a = veil::systest::Spawn({veil, "run", P("alice.json"), "--events", P("ev_a.jsonl")},
+                                 P("a.out"), P("a.err"));
+    int b = veil::systest::Spawn({veil, "run", P("bob.json"), "--events", P("ev_b.jsonl")},
+                                 P("b.out"), P("b.err"));
     auto ra = veil::systest::Wait(a, P("a.out"), P("a.err"));
     auto rb = veil::systest::Wait(b, P("b.out"), P("b.err"));
     const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
     if (ra.exit_code != 0 || rb.exit_code != 0) {
-      std::cerr << "PSI failed at n=" << n << "\n" << ra.err.substr(0, 2000) << "\n" << rb.err.substr(0, 2000) << "\n";
+      std::cerr << "PSI failed at n=" << n << "\n"
+                << ra.err.substr(0, 2000) << "\n"
+                << rb.err.substr(0, 2000) << "\n";
       return 1;
     }
     json res = json::parse(ra.out);
@@ -152,9 +169,16 @@ int main(int argc, char** argv) {
                 wall / bound, ra.max_rss_kb / 1024.0, rb.max_rss_kb / 1024.0,
                 static_cast<double>(bytes) / (2.0 * n), startup_ms, static_cast<long long>(inter));
     std::fflush(stdout);
-    all.push_back({{"log_n", lg}, {"n", n}, {"bound_s", bound}, {"psi_wall_s", wall},
-                   {"ratio", wall / bound}, {"rss_alice_kb", ra.max_rss_kb}, {"rss_bob_kb", rb.max_rss_kb},
-                   {"bytes_total", bytes}, {"startup_ms", startup_ms}, {"intersection", inter},
+    all.push_back({{"log_n", lg},
+                   {"n", n},
+                   {"bound_s", bound},
+                   {"psi_wall_s", wall},
+                   {"ratio", wall / bound},
+                   {"rss_alice_kb", ra.max_rss_kb},
+                   {"rss_bob_kb", rb.max_rss_kb},
+                   {"bytes_total", bytes},
+                   {"startup_ms", startup_ms},
+                   {"intersection", inter},
                    {"alice_metrics", res["performance_metrics"]}});
   }
   if (!json_out.empty()) veil::systest::WriteFile(json_out, all.dump(2));

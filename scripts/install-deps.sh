@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake pkg-config make
+  build-essential cmake pkg-config make clang-format
   libsodium-dev libssl-dev libasio-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libtbb-dev libhiredis-dev
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -1,10 +1,9 @@
 // The veil binary's contract (SPEC §2): result JSON alone on stdout, one JSON error object on
 // stderr with a non-zero exit code, events as JSON lines.
-#include <gtest/gtest.h>
-
 #include <filesystem>
 
 #include "process_util.h"
+#include <gtest/gtest.h>
 
 namespace veil::systest {
 namespace {
@@ -15,8 +14,9 @@ using nlohmann::json;
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("veil_cli_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("veil_cli_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -28,13 +28,17 @@ class CliTest : public ::testing::Test {
 TEST_F(CliTest, LocalPsiPrintsOnlyTheResultOnStdout) {
   WriteFile(P("a.csv"), "id,x\n1,a\n2,b\n3,c\n");
   WriteFile(P("b.csv"), "uid,y\n3,z\n1,w\n9,q\n");
-  json env = {{"task_id", "t"}, {"subtask_id", "s"}, {"execution_id", "e1"},
+  json env = {{"task_id", "t"},
+              {"subtask_id", "s"},
+              {"execution_id", "e1"},
               {"sf_init_config", {{"parties", {"alice", "bob"}}, {"address", "local"}}},
-              {"task_config", {{"task_type", "psi"},
-                               {"keys", {{"alice", {"id"}}, {"bob", {"uid"}}}},
-                               {"input_paths", {{"alice", P("a.csv")}, {"bob", P("b.csv")}}},
-                               {"output_paths", {{"alice", P("out/a.csv")}, {"bob", P("out/b.csv")}}},
-                               {"receiver", "alice"}, {"broadcast_result", true}}}};
+              {"task_config",
+               {{"task_type", "psi"},
+                {"keys", {{"alice", {"id"}}, {"bob", {"uid"}}}},
+                {"input_paths", {{"alice", P("a.csv")}, {"bob", P("b.csv")}}},
+                {"output_paths", {{"alice", P("out/a.csv")}, {"bob", P("out/b.csv")}}},
+                {"receiver", "alice"},
+                {"broadcast_result", true}}}};
   WriteFile(P("env.json"), env.dump());
   auto r = RunProcess({VeilBin(), "run", P("env.json"), "--events", P("events.jsonl")}, P("run"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -61,15 +65,19 @@ TEST_F(CliTest, LocalPsiPrintsOnlyTheResultOnStdout) {
   EXPECT_EQ(terminal, 1);
   EXPECT_EQ(stages.front(), "task_started");
   EXPECT_EQ(stages.back(), "task_completed");
-  std::vector<std::string> skeleton = {"task_started", "cluster_init", "cluster_initialized",
-                                       "device_creation", "devices_initialized", "task_execution"};
+  std::vector<std::string> skeleton = {"task_started",        "cluster_init",
+                                       "cluster_initialized", "device_creation",
+                                       "devices_initialized", "task_execution"};
   EXPECT_TRUE(std::equal(skeleton.begin(), skeleton.end(), stages.begin()));
 }
 
 TEST_F(CliTest, BadEnvelopeIsOneJsonErrorWithEveryProblem) {
-  json env = {{"task_id", "t"}, {"subtask_id", "s"}, {"execution_id", "e1"},
-              {"sf_init_config", {{"parties", {"alice", "bob"}}, {"address", "local"}}},
-              {"task_config", {{"task_type", "psi"}, {"keys", "id"}, {"protocol", "KKRT_PSI_2PC"}}}};
+  json env = {
+      {"task_id", "t"},
+      {"subtask_id", "s"},
+      {"execution_id", "e1"},
+      {"sf_init_config", {{"parties", {"alice", "bob"}}, {"address", "local"}}},
+      {"task_config", {{"task_type", "psi"}, {"keys", "id"}, {"protocol", "KKRT_PSI_2PC"}}}};
   WriteFile(P("env.json"), env.dump());
   auto r = RunProcess({VeilBin(), "run", P("env.json")}, P("run"));
   EXPECT_NE(r.exit_code, 0);

@@ -1,13 +1,12 @@
 // Cluster mode: one `veil run` process per party, linked over TCP on 127.0.0.1, each with its
 // own envelope (the two cluster shapes of sf_init_config), one party starting late.
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <random>
 #include <set>
 #include <thread>
 
 #include "process_util.h"
+#include <gtest/gtest.h>
 
 namespace veil::systest {
 namespace {
@@ -43,24 +42,39 @@ TEST(ClusterPsiTest, TwoProcessesOverTcpWithALatePeer) {
                {"keys", {{"alice", {"id"}}, {"bob", {"uid"}}}},
                {"input_paths", {{"alice", P("alice.csv")}, {"bob", P("bob.csv")}}},
                {"output_paths", {{"alice", P("out_alice.csv")}, {"bob", P("out_bob.csv")}}},
-               {"receiver", "alice"}, {"broadcast_result", true}, {"protocol", "ECDH_PSI_2PC"}, {"sort", true}};
-  json parties = {{"alice", {{"address", "127.0.0.1:" + std::to_string(pa)}, {"listen_addr", "127.0.0.1:" + std::to_string(pa)}}},
-                  {"bob", {{"address", "127.0.0.1:" + std::to_string(pb)}, {"listen_addr", "127.0.0.1:" + std::to_string(pb)}}}};
+               {"receiver", "alice"},
+               {"broadcast_result", true},
+               {"protocol", "ECDH_PSI_2PC"},
+               {"sort", true}};
+  json parties = {{"alice",
+                   {{"address", "127.0.0.1:" + std::to_string(pa)},
+                    {"listen_addr", "127.0.0.1:" + std::to_string(pa)}}},
+                  {"bob",
+                   {{"address", "127.0.0.1:" + std::to_string(pb)},
+                    {"listen_addr", "127.0.0.1:" + std::to_string(pb)}}}};
   // alice: the documented cluster shape; bob: the SecretFlow cluster_config shape.
-  json env_a = {{"task_id", "t"}, {"subtask_id", "s"}, {"execution_id", "exec-cluster-1"},
-                {"sf_init_config", {{"parties", parties}, {"self_party", "alice"}, {"connect_timeout_ms", 20000}}},
+  json env_a = {{"task_id", "t"},
+                {"subtask_id", "s"},
+                {"execution_id", "exec-cluster-1"},
+                {"sf_init_config",
+                 {{"parties", parties}, {"self_party", "alice"}, {"connect_timeout_ms", 20000}}},
                 {"task_config", task}};
-  json env_b = {{"task_id", "t"}, {"subtask_id", "s"}, {"execution_id", "exec-cluster-1"},
-                {"sf_init_config", {{"address", "127.0.0.1:9999"},
-                                    {"cluster_config", {{"parties", parties}, {"self_party", "bob"}}},
-                                    {"connect_timeout_ms", 20000}}},
+  json env_b = {{"task_id", "t"},
+                {"subtask_id", "s"},
+                {"execution_id", "exec-cluster-1"},
+                {"sf_init_config",
+                 {{"address", "127.0.0.1:9999"},
+                  {"cluster_config", {{"parties", parties}, {"self_party", "bob"}}},
+                  {"connect_timeout_ms", 20000}}},
                 {"task_config", task}};
   WriteFile(P("alice.json"), env_a.dump());
   WriteFile(P("bob.json"), env_b.dump());
 
-  int alice = Spawn({VeilBin(), "run", P("alice.json"), "--events", P("alice_events.jsonl")}, P("a.out"), P("a.err"));
+  int alice = Spawn({VeilBin(), "run", P("alice.json"), "--events", P("alice_events.jsonl")},
+                    P("a.out"), P("a.err"));
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // bob starts late
-  int bob = Spawn({VeilBin(), "run", P("bob.json"), "--events", P("bob_events.jsonl")}, P("b.out"), P("b.err"));
+  int bob = Spawn({VeilBin(), "run", P("bob.json"), "--events", P("bob_events.jsonl")}, P("b.out"),
+                  P("b.err"));
   auto ra = Wait(alice, P("a.out"), P("a.err"));
   auto rb = Wait(bob, P("b.out"), P("b.err"));
   ASSERT_EQ(ra.exit_code, 0) << ra.err;
@@ -99,14 +113,20 @@ TEST(ClusterPsiTest, MissingPeerFailsWithNetworkErrorNamingIt) {
   auto P = [&](const std::string& n) { return (dir / n).string(); };
   WriteFile(P("alice.csv"), "id\n1\n");
   const int pa = FreePort(), pb = FreePort();
-  json env = {{"task_id", "t"}, {"subtask_id", "s"}, {"execution_id", "exec-miss"},
-              {"sf_init_config", {{"parties", {{"alice", {{"address", "127.0.0.1:" + std::to_string(pa)}}},
-                                               {"bob", {{"address", "127.0.0.1:" + std::to_string(pb)}}}}},
-                                  {"self_party", "alice"}, {"connect_timeout_ms", 1500}}},
-              {"task_config", {{"task_type", "psi"},
-                               {"keys", {{"alice", {"id"}}, {"bob", {"id"}}}},
-                               {"input_paths", {{"alice", P("alice.csv")}, {"bob", P("bob.csv")}}},
-                               {"output_paths", {{"alice", P("o_a.csv")}, {"bob", P("o_b.csv")}}}}}};
+  json env = {{"task_id", "t"},
+              {"subtask_id", "s"},
+              {"execution_id", "exec-miss"},
+              {"sf_init_config",
+               {{"parties",
+                 {{"alice", {{"address", "127.0.0.1:" + std::to_string(pa)}}},
+                  {"bob", {{"address", "127.0.0.1:" + std::to_string(pb)}}}}},
+                {"self_party", "alice"},
+                {"connect_timeout_ms", 1500}}},
+              {"task_config",
+               {{"task_type", "psi"},
+                {"keys", {{"alice", {"id"}}, {"bob", {"id"}}}},
+                {"input_paths", {{"alice", P("alice.csv")}, {"bob", P("bob.csv")}}},
+                {"output_paths", {{"alice", P("o_a.csv")}, {"bob", P("o_b.csv")}}}}}};
   WriteFile(P("alice.json"), env.dump());
   auto start = std::chrono::steady_clock::now();
   auto r = RunProcess({VeilBin(), "run", P("alice.json")}, P("run"));

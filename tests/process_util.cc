@@ -1,18 +1,19 @@
 #include "process_util.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <spawn.h>
-#include <sys/socket.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 
 extern char** environ;
 
@@ -23,7 +24,8 @@ std::string VeilBin() {
   return p ? p : "build/bin/veil";
 }
 
-int Spawn(const std::vector<std::string>& argv, const std::string& out_path, const std::string& err_path) {
+int Spawn(const std::vector<std::string>& argv, const std::string& out_path,
+          const std::string& err_path) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);

@@ -18,7 +18,8 @@ struct ProcessResult {
 // Path of the veil binary under test (env VEIL_BIN, set by CMake).
 std::string VeilBin();
 // Starts `argv` with stdout/stderr redirected to files; returns the pid.
-int Spawn(const std::vector<std::string>& argv, const std::string& out_path, const std::string& err_path);
+int Spawn(const std::vector<std::string>& argv, const std::string& out_path,
+          const std::string& err_path);
 // Waits for pid and collects its exit code and the two files.
 ProcessResult Wait(int pid, const std::string& out_path, const std::string& err_path);
 // Spawn + Wait.

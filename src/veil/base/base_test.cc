@@ -1,8 +1,8 @@
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <regex>
 #include <set>
+
+#include <gtest/gtest.h>
 
 #include "veil/base/bytes.h"
 #include "veil/base/parallel.h"
@@ -34,8 +34,8 @@ TEST(BytesTest, RoundTripAndShortRead) {
 }
 
 TEST(TimeTest, IsoUtcFormat) {
-  EXPECT_TRUE(std::regex_match(NowIso8601Utc(),
-                               std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z)")));
+  EXPECT_TRUE(
+      std::regex_match(NowIso8601Utc(), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z)")));
   EXPECT_EQ(ToIso8601Utc(std::chrono::system_clock::time_point{}), "1970-01-01T00:00:00.000000Z");
 }
 
@@ -43,7 +43,8 @@ TEST(RandomTest, UuidV4) {
   std::set<std::string> seen;
   for (int i = 0; i < 100; ++i) {
     auto u = RandomUuid();
-    EXPECT_TRUE(std::regex_match(u, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")));
+    EXPECT_TRUE(std::regex_match(
+        u, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")));
     seen.insert(u);
   }
   EXPECT_EQ(seen.size(), 100u);

@@ -6,8 +6,8 @@
 
 #include <atomic>
 #include <memory>
-#include <string>
 #include <mutex>
+#include <string>
 
 #include "veil/base/status.h"
 

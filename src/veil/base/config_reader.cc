@@ -6,15 +6,23 @@ namespace veil {
 
 std::string JsonTypeName(const nlohmann::json& v) {
   switch (v.type()) {
-    case nlohmann::json::value_t::null: return "null";
-    case nlohmann::json::value_t::object: return "object";
-    case nlohmann::json::value_t::array: return "array";
-    case nlohmann::json::value_t::string: return "string";
-    case nlohmann::json::value_t::boolean: return "boolean";
+    case nlohmann::json::value_t::null:
+      return "null";
+    case nlohmann::json::value_t::object:
+      return "object";
+    case nlohmann::json::value_t::array:
+      return "array";
+    case nlohmann::json::value_t::string:
+      return "string";
+    case nlohmann::json::value_t::boolean:
+      return "boolean";
     case nlohmann::json::value_t::number_integer:
-    case nlohmann::json::value_t::number_unsigned: return "integer";
-    case nlohmann::json::value_t::number_float: return "number";
-    default: return "value";
+    case nlohmann::json::value_t::number_unsigned:
+      return "integer";
+    case nlohmann::json::value_t::number_float:
+      return "number";
+    default:
+      return "value";
   }
 }
 
@@ -29,7 +37,8 @@ bool ConfigReader::Has(const std::string& key) const {
   return is_object_ && obj_.contains(key) && !obj_.at(key).is_null();
 }
 
-void ConfigReader::Problem(const std::string& key, const std::string& code, const std::string& msg) {
+void ConfigReader::Problem(const std::string& key, const std::string& code,
+                           const std::string& msg) {
   problems_->Add(PathOf(key), code, msg);
 }
 
@@ -153,8 +162,8 @@ std::optional<std::string> ConfigReader::Enum(const std::string& key, Required r
   return std::nullopt;
 }
 
-std::optional<std::map<std::string, std::string>> ConfigReader::PartyStrings(
-    const std::string& key, Required required) {
+std::optional<std::map<std::string, std::string>> ConfigReader::PartyStrings(const std::string& key,
+                                                                             Required required) {
   const auto* v = Raw(key, required);
   if (!v) return std::nullopt;
   if (!v->is_object()) {

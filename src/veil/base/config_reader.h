@@ -35,7 +35,9 @@ class ConfigReader {
   bool valid() const { return is_object_; }
   bool Has(const std::string& key) const;
   const std::string& path() const { return path_; }
-  std::string PathOf(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  std::string PathOf(const std::string& key) const {
+    return path_.empty() ? key : path_ + "." + key;
+  }
   Problems* problems() const { return problems_; }
 
   // Marks `key` as known without reading it (for fields read elsewhere).

@@ -8,7 +8,11 @@ namespace {
 using nlohmann::json;
 
 TEST(ConfigReaderTest, CollectsEveryProblemWithPath) {
-  json cfg = {{"a", 5}, {"b", ""}, {"c", "x"}, {"extra", 1}, {"keys", {{"alice", json::array()}, {"bob", {"id", 3}}}}};
+  json cfg = {{"a", 5},
+              {"b", ""},
+              {"c", "x"},
+              {"extra", 1},
+              {"keys", {{"alice", json::array()}, {"bob", {"id", 3}}}}};
   Problems p;
   ConfigReader r(cfg, "task_config", &p);
   EXPECT_FALSE(r.String("a", Required::kYes));

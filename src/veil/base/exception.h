@@ -52,9 +52,9 @@ Status CatchAll(Fn&& fn) {
 }  // namespace veil
 
 // VEIL_ENFORCE(cond, type_ctor, code, msg): throws VeilException(type_ctor(code, msg + file:line)).
-#define VEIL_ENFORCE(cond, ctor, code, msg)                                                   \
-  do {                                                                                        \
-    if (!(cond))                                                                              \
-      throw ::veil::VeilException(ctor(code, std::string(msg) + " [" + __FILE__ + ":" +       \
-                                                 std::to_string(__LINE__) + "]"));            \
+#define VEIL_ENFORCE(cond, ctor, code, msg)                                                       \
+  do {                                                                                            \
+    if (!(cond))                                                                                  \
+      throw ::veil::VeilException(                                                                \
+          ctor(code, std::string(msg) + " [" + __FILE__ + ":" + std::to_string(__LINE__) + "]")); \
   } while (0)

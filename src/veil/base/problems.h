@@ -19,7 +19,8 @@ class Problems {
   size_t size() const { return list_.size(); }
   const std::vector<FieldProblem>& list() const { return list_; }
   bool Has(std::string_view path, std::string_view code) const {
-    for (const auto& p : list_) if (p.path == path && p.code == code) return true;
+    for (const auto& p : list_)
+      if (p.path == path && p.code == code) return true;
     return false;
   }
   // OK when empty; otherwise ParameterValidationError. Its code is the first problem's code

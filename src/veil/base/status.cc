@@ -4,17 +4,28 @@ namespace veil {
 
 std::string_view ErrorTypeName(ErrorType type) {
   switch (type) {
-    case ErrorType::kOk: return "Ok";
-    case ErrorType::kParameterValidation: return "ParameterValidationError";
-    case ErrorType::kClusterInit: return "ClusterInitError";
-    case ErrorType::kDeviceConfig: return "DeviceConfigError";
-    case ErrorType::kNetwork: return "NetworkError";
-    case ErrorType::kResource: return "ResourceError";
-    case ErrorType::kAlgorithm: return "AlgorithmError";
-    case ErrorType::kResultSave: return "ResultSaveError";
-    case ErrorType::kTimeout: return "TimeoutError";
-    case ErrorType::kCancelled: return "CancelledError";
-    case ErrorType::kInternal: return "InternalError";
+    case ErrorType::kOk:
+      return "Ok";
+    case ErrorType::kParameterValidation:
+      return "ParameterValidationError";
+    case ErrorType::kClusterInit:
+      return "ClusterInitError";
+    case ErrorType::kDeviceConfig:
+      return "DeviceConfigError";
+    case ErrorType::kNetwork:
+      return "NetworkError";
+    case ErrorType::kResource:
+      return "ResourceError";
+    case ErrorType::kAlgorithm:
+      return "AlgorithmError";
+    case ErrorType::kResultSave:
+      return "ResultSaveError";
+    case ErrorType::kTimeout:
+      return "TimeoutError";
+    case ErrorType::kCancelled:
+      return "CancelledError";
+    case ErrorType::kInternal:
+      return "InternalError";
   }
   return "InternalError";
 }
@@ -84,19 +95,40 @@ std::string Status::ToString() const {
   if (ok()) return "OK";
   std::string out(type_name());
   out += "[" + rep_->code + "]: " + rep_->message;
-  for (const auto& p : rep_->problems) out += "\n  " + p.path + ": " + p.message + " (" + p.code + ")";
+  for (const auto& p : rep_->problems)
+    out += "\n  " + p.path + ": " + p.message + " (" + p.code + ")";
   return out;
 }
 
-Status ParameterError(std::string c, std::string m) { return {ErrorType::kParameterValidation, std::move(c), std::move(m)}; }
-Status ClusterInitError(std::string c, std::string m) { return {ErrorType::kClusterInit, std::move(c), std::move(m)}; }
-Status DeviceConfigError(std::string c, std::string m) { return {ErrorType::kDeviceConfig, std::move(c), std::move(m)}; }
-Status NetworkError(std::string c, std::string m) { return {ErrorType::kNetwork, std::move(c), std::move(m)}; }
-Status ResourceError(std::string c, std::string m) { return {ErrorType::kResource, std::move(c), std::move(m)}; }
-Status AlgorithmError(std::string c, std::string m) { return {ErrorType::kAlgorithm, std::move(c), std::move(m)}; }
-Status ResultSaveError(std::string c, std::string m) { return {ErrorType::kResultSave, std::move(c), std::move(m)}; }
-Status TimeoutError(std::string c, std::string m) { return {ErrorType::kTimeout, std::move(c), std::move(m)}; }
-Status CancelledError(std::string c, std::string m) { return {ErrorType::kCancelled, std::move(c), std::move(m)}; }
-Status InternalError(std::string c, std::string m) { return {ErrorType::kInternal, std::move(c), std::move(m)}; }
+Status ParameterError(std::string c, std::string m) {
+  return {ErrorType::kParameterValidation, std::move(c), std::move(m)};
+}
+Status ClusterInitError(std::string c, std::string m) {
+  return {ErrorType::kClusterInit, std::move(c), std::move(m)};
+}
+Status DeviceConfigError(std::string c, std::string m) {
+  return {ErrorType::kDeviceConfig, std::move(c), std::move(m)};
+}
+Status NetworkError(std::string c, std::string m) {
+  return {ErrorType::kNetwork, std::move(c), std::move(m)};
+}
+Status ResourceError(std::string c, std::string m) {
+  return {ErrorType::kResource, std::move(c), std::move(m)};
+}
+Status AlgorithmError(std::string c, std::string m) {
+  return {ErrorType::kAlgorithm, std::move(c), std::move(m)};
+}
+Status ResultSaveError(std::string c, std::string m) {
+  return {ErrorType::kResultSave, std::move(c), std::move(m)};
+}
+Status TimeoutError(std::string c, std::string m) {
+  return {ErrorType::kTimeout, std::move(c), std::move(m)};
+}
+Status CancelledError(std::string c, std::string m) {
+  return {ErrorType::kCancelled, std::move(c), std::move(m)};
+}
+Status InternalError(std::string c, std::string m) {
+  return {ErrorType::kInternal, std::move(c), std::move(m)};
+}
 
 }  // namespace veil

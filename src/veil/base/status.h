@@ -121,9 +121,9 @@ class [[nodiscard]] StatusOr {
 #define VEIL_STATUS_CONCAT_INNER_(a, b) a##b
 #define VEIL_STATUS_CONCAT_(a, b) VEIL_STATUS_CONCAT_INNER_(a, b)
 
-#define VEIL_RETURN_IF_ERROR(expr)                  \
-  do {                                              \
-    ::veil::Status veil_status_tmp_ = (expr);       \
+#define VEIL_RETURN_IF_ERROR(expr)                       \
+  do {                                                   \
+    ::veil::Status veil_status_tmp_ = (expr);            \
     if (!veil_status_tmp_.ok()) return veil_status_tmp_; \
   } while (0)
 

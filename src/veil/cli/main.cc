@@ -44,7 +44,8 @@ StatusOr<nlohmann::json> ReadJsonFile(const std::string& path) {
   try {
     return nlohmann::json::parse(ss.str());
   } catch (const nlohmann::json::parse_error& e) {
-    return ParameterError("invalid_json", "envelope file '" + path + "' is not valid JSON: " + e.what());
+    return ParameterError("invalid_json",
+                          "envelope file '" + path + "' is not valid JSON: " + e.what());
   }
 }
 
@@ -94,16 +95,21 @@ int RunCommand(const std::string& envelope_path, const std::string& events_path)
 }  // namespace veil::cli
 
 int main(int argc, char** argv) {
-  CLI::App app{"veil: privacy-preserving computation (PSI, MPC, HE) compatible with the SecretFlow worker contract"};
+  CLI::App app{
+      "veil: privacy-preserving computation (PSI, MPC, HE) compatible with the SecretFlow worker "
+      "contract"};
   app.require_subcommand(1);
   std::string log_level = std::getenv("LOG_LEVEL") ? std::getenv("LOG_LEVEL") : "info";
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off (env LOG_LEVEL)");
 
   std::string envelope_path, events_path;
-  auto* run = app.add_subcommand("run", "Execute a task envelope (local mode: all parties in this process; "
-                                        "cluster mode: this process's self_party over TCP)");
+  auto* run =
+      app.add_subcommand("run",
+                         "Execute a task envelope (local mode: all parties in this process; "
+                         "cluster mode: this process's self_party over TCP)");
   run->add_option("envelope", envelope_path, "Task envelope JSON file")->required();
-  run->add_option("--events", events_path, "Write status events as JSON lines to FILE (default: stderr)");
+  run->add_option("--events", events_path,
+                  "Write status events as JSON lines to FILE (default: stderr)");
 
   auto* version = app.add_subcommand("version", "Print the version");
 
@@ -111,7 +117,9 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
-    std::cerr << veil::runtime::ErrorToJson(veil::ParameterError("bad_command_line", e.what())).dump() << std::endl;
+    std::cerr
+        << veil::runtime::ErrorToJson(veil::ParameterError("bad_command_line", e.what())).dump()
+        << std::endl;
     return 2;
   }
   veil::SetLogLevel(log_level);

@@ -82,8 +82,8 @@ Status ScalarMultBatch(const Scalar& s, const uint8_t* in, size_t count, uint8_t
     }
   });
   if (bad.load() >= 0) {
-    return AlgorithmError("invalid_point",
-                          "peer sent an invalid group element at index " + std::to_string(bad.load()));
+    return AlgorithmError("invalid_point", "peer sent an invalid group element at index " +
+                                               std::to_string(bad.load()));
   }
   return Status();
 }

@@ -2,8 +2,9 @@
 //
 // Primitives:
 //  - HashToGroup: BLAKE2b-512(domain_len ‖ domain ‖ message) → 64 uniform bytes →
-//    ristretto255 element derivation (RFC 9496 §4.3.4, libsodium crypto_core_ristretto255_from_hash,
-//    two Elligator maps and an addition). Modelled as a random oracle into the group.
+//    ristretto255 element derivation (RFC 9496 §4.3.4, libsodium
+//    crypto_core_ristretto255_from_hash, two Elligator maps and an addition). Modelled as a random
+//    oracle into the group.
 //  - ScalarMult: variable-base scalar multiplication (libsodium crypto_scalarmult_ristretto255,
 //    constant time in the scalar).
 //
@@ -55,7 +56,8 @@ void PointFromUniform(const uint8_t uniform[kUniformHashBytes], uint8_t out[kPoi
 
 // out = s · p. Returns false when `p` is not a canonical encoding of a group element or the
 // result is the identity (a peer sent garbage); `out` is then unspecified.
-[[nodiscard]] bool ScalarMult(const Scalar& s, const uint8_t p[kPointBytes], uint8_t out[kPointBytes]);
+[[nodiscard]] bool ScalarMult(const Scalar& s, const uint8_t p[kPointBytes],
+                              uint8_t out[kPointBytes]);
 // out = s · B for the standard base point B.
 [[nodiscard]] bool ScalarMultBase(const Scalar& s, uint8_t out[kPointBytes]);
 

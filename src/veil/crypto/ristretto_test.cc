@@ -1,8 +1,8 @@
 #include "veil/crypto/ristretto.h"
 
-#include <gtest/gtest.h>
-
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "veil/base/bytes.h"
 
@@ -11,7 +11,8 @@ namespace {
 
 std::vector<uint8_t> Unhex(std::string_view h) {
   std::vector<uint8_t> out(h.size() / 2);
-  for (size_t i = 0; i < out.size(); ++i) out[i] = std::stoi(std::string(h.substr(2 * i, 2)), nullptr, 16);
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = std::stoi(std::string(h.substr(2 * i, 2)), nullptr, 16);
   return out;
 }
 
@@ -40,7 +41,10 @@ TEST(RistrettoTest, BaseMultiplesKnownAnswer) {
 
 TEST(RistrettoTest, ElementDerivationKnownAnswer) {
   // RFC 9496 Appendix A.3.
-  struct V { const char* in; const char* out; } vs[] = {
+  struct V {
+    const char* in;
+    const char* out;
+  } vs[] = {
       {"5d1be09e3d0c82fc538112490e35701979d99e06ca3e2b5b54bffe8b4dc772c1"
        "4d98b696a1bbfb5ca32c436cc61c16563790306c79eaca7705668b47dffe5bb6",
        "3066f82a1a747d45120d1740f14358531a8f04bbffe6a819f86dfe50f44a0a46"},
@@ -91,7 +95,8 @@ TEST(RistrettoTest, RejectsInvalidPoints) {
   EXPECT_FALSE(ScalarMult(a, identity, out));
 
   std::vector<uint8_t> in(3 * 32), res(3 * 32);
-  for (int i = 0; i < 3; ++i) HashToGroup("x", reinterpret_cast<uint8_t*>(&i), 4, in.data() + 32 * i);
+  for (int i = 0; i < 3; ++i)
+    HashToGroup("x", reinterpret_cast<uint8_t*>(&i), 4, in.data() + 32 * i);
   std::fill(in.begin() + 64, in.end(), 0xff);
   Status s = ScalarMultBatch(a, in.data(), 3, res.data());
   EXPECT_EQ(s.code(), "invalid_point");
@@ -102,7 +107,8 @@ TEST(RistrettoTest, BatchMatchesSingle) {
   Scalar a = Scalar::Random();
   const size_t n = 1000;
   std::vector<uint8_t> in(n * 32), out(n * 32);
-  for (size_t i = 0; i < n; ++i) HashToGroup("x", reinterpret_cast<uint8_t*>(&i), sizeof i, in.data() + 32 * i);
+  for (size_t i = 0; i < n; ++i)
+    HashToGroup("x", reinterpret_cast<uint8_t*>(&i), sizeof i, in.data() + 32 * i);
   ASSERT_TRUE(ScalarMultBatch(a, in.data(), n, out.data()).ok());
   for (size_t i = 0; i < n; i += 97) {
     uint8_t one[32];

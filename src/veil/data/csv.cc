@@ -1,7 +1,6 @@
 #include "veil/data/csv.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +10,8 @@
 #include <filesystem>
 #include <system_error>
 #include <utility>
+
+#include <sys/stat.h>
 
 #include "veil/base/bytes.h"
 #include "veil/base/random.h"
@@ -150,8 +151,7 @@ CsvReader::~CsvReader() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-StatusOr<std::unique_ptr<CsvReader>> CsvReader::Open(const std::string& path,
-                                                     CsvOptions options) {
+StatusOr<std::unique_ptr<CsvReader>> CsvReader::Open(const std::string& path, CsvOptions options) {
   int64_t size_bytes = -1;
   VEIL_ASSIGN_OR_RETURN(int fd, OpenForRead(path, &size_bytes));
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -185,8 +185,7 @@ Status CsvReader::Refill() {
     n = ::read(fd_, buf_.get() + end_, want);
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
-    return ParameterError("file_unreadable",
-                          "error reading '" + path_ + "': " + ErrnoText(errno));
+    return ParameterError("file_unreadable", "error reading '" + path_ + "': " + ErrnoText(errno));
   }
   if (n == 0) eof_ = true;
   end_ += static_cast<size_t>(n);
@@ -194,9 +193,8 @@ Status CsvReader::Refill() {
   return Status();
 }
 
-Status CsvReader::SyntaxError(std::string_view code, const char* record_start,
-                              const char* where, size_t field_index,
-                              std::string_view what) const {
+Status CsvReader::SyntaxError(std::string_view code, const char* record_start, const char* where,
+                              size_t field_index, std::string_view what) const {
   int64_t line = line_;
   const char* line_start = record_start;
   for (const char* q = record_start; q < where; ++q) {
@@ -211,14 +209,13 @@ Status CsvReader::SyntaxError(std::string_view code, const char* record_start,
     // Header record after a BOM: count the BOM's bytes in the byte column.
     byte_column += static_cast<int64_t>(kBom.size());
   }
-  return ParameterError(std::string(code), path_ + ": line " + std::to_string(line) +
-                                               ", column " + std::to_string(field_index + 1) +
-                                               " (byte " + std::to_string(byte_column) +
+  return ParameterError(std::string(code), path_ + ": line " + std::to_string(line) + ", column " +
+                                               std::to_string(field_index + 1) + " (byte " +
+                                               std::to_string(byte_column) +
                                                "): " + std::string(what));
 }
 
-CsvReader::Parse CsvReader::ParseRecord(size_t expected_fields, RowBatch* batch,
-                                        Status* error) {
+CsvReader::Parse CsvReader::ParseRecord(size_t expected_fields, RowBatch* batch, Status* error) {
   const char* const start = buf_.get() + begin_;
   const char* const end = buf_.get() + end_;  // *end == kSentinel
   const char* p = start;
@@ -261,10 +258,10 @@ CsvReader::Parse CsvReader::ParseRecord(size_t expected_fields, RowBatch* batch,
     return fail("invalid_utf8", where, field, "invalid UTF-8 byte sequence");
   };
 
-  size_t field = 0;                      // index of the field being parsed
+  size_t field = 0;  // index of the field being parsed
   int64_t newlines = 0;
-  const char* first_extra = nullptr;     // start of the first field beyond expected_fields
-  const char* record_end = nullptr;      // where the terminator (or EOF) was found
+  const char* first_extra = nullptr;  // start of the first field beyond expected_fields
+  const char* record_end = nullptr;   // where the terminator (or EOF) was found
   for (;;) {
     const char* const field_start = p;
     char* const field_out = out;
@@ -332,8 +329,8 @@ CsvReader::Parse CsvReader::ParseRecord(size_t expected_fields, RowBatch* batch,
       std::memcpy(out, run, p - run);
       out += p - run;
     }
-    batch->spans_.push_back({static_cast<size_t>(field_out - arena),
-                             static_cast<size_t>(out - field_out)});
+    batch->spans_.push_back(
+        {static_cast<size_t>(field_out - arena), static_cast<size_t>(out - field_out)});
     ++field;
     // p is at a delimiter, CR, LF or the end of the buffer.
     if (p == end) {
@@ -363,8 +360,8 @@ CsvReader::Parse CsvReader::ParseRecord(size_t expected_fields, RowBatch* batch,
   }
 
   if (expected_fields != 0 && field != expected_fields) {
-    const std::string what = "expected " + std::to_string(expected_fields) + " fields, got " +
-                             std::to_string(field);
+    const std::string what =
+        "expected " + std::to_string(expected_fields) + " fields, got " + std::to_string(field);
     if (field > expected_fields) return fail("malformed_csv", first_extra, expected_fields, what);
     return fail("malformed_csv", record_end, field, what);
   }
@@ -405,10 +402,10 @@ Status CsvReader::ReadHeader() {
     if (result == Parse::kNeedMore) {
       if (eof_) return InternalError("csv_parser", "parser asked for more input at end of file");
       if (end_ - begin_ >= options_.max_record_bytes) {
-        return ParameterError("record_too_large",
-                              path_ + ": line " + std::to_string(line_) +
-                                  ": header record exceeds the limit of " +
-                                  std::to_string(options_.max_record_bytes) + " bytes");
+        return ParameterError("record_too_large", path_ + ": line " + std::to_string(line_) +
+                                                      ": header record exceeds the limit of " +
+                                                      std::to_string(options_.max_record_bytes) +
+                                                      " bytes");
       }
       VEIL_RETURN_IF_ERROR(Refill());
       continue;
@@ -424,17 +421,16 @@ Status CsvReader::ReadHeader() {
       const RowBatch::Span& s = header.spans_[i];
       std::string name(header.arena_.get() + s.offset, s.size);
       if (name.empty()) {
-        return ParameterError("bad_header", path_ + ": line " + std::to_string(line) +
-                                                ": column " + std::to_string(i + 1) +
+        return ParameterError("bad_header", path_ + ": line " + std::to_string(line) + ": column " +
+                                                std::to_string(i + 1) +
                                                 " of the header has an empty name");
       }
       for (size_t j = 0; j < header_.size(); ++j) {
         if (header_[j] == name) {
-          return ParameterError("bad_header",
-                                path_ + ": line " + std::to_string(line) + ": column name '" +
-                                    name + "' appears twice in the header (columns " +
-                                    std::to_string(j + 1) + " and " + std::to_string(i + 1) +
-                                    ")");
+          return ParameterError(
+              "bad_header", path_ + ": line " + std::to_string(line) + ": column name '" + name +
+                                "' appears twice in the header (columns " + std::to_string(j + 1) +
+                                " and " + std::to_string(i + 1) + ")");
         }
       }
       header_.push_back(std::move(name));
@@ -469,9 +465,9 @@ StatusOr<std::vector<size_t>> CsvReader::ResolveColumns(
     available += (i ? ", '" : "'") + header_[i] + "'";
   }
   if (header_.size() > 20) available += ", ...";
-  return ParameterError("unknown_column",
-                        "file '" + path_ + "' has no column" + (missing_count > 1 ? "s " : " ") +
-                            missing + " (columns: " + available + ")");
+  return ParameterError("unknown_column", "file '" + path_ + "' has no column" +
+                                              (missing_count > 1 ? "s " : " ") + missing +
+                                              " (columns: " + available + ")");
 }
 
 StatusOr<bool> CsvReader::NextBatch(size_t max_rows, RowBatch* batch) {
@@ -499,10 +495,10 @@ StatusOr<bool> CsvReader::NextBatch(size_t max_rows, RowBatch* batch) {
         if (eof_) {
           s = InternalError("csv_parser", "parser asked for more input at end of file");
         } else if (end_ - begin_ >= options_.max_record_bytes) {
-          s = ParameterError("record_too_large",
-                             path_ + ": line " + std::to_string(line_) +
-                                 ": record exceeds the limit of " +
-                                 std::to_string(options_.max_record_bytes) + " bytes");
+          s = ParameterError("record_too_large", path_ + ": line " + std::to_string(line_) +
+                                                     ": record exceeds the limit of " +
+                                                     std::to_string(options_.max_record_bytes) +
+                                                     " bytes");
         } else {
           s = Refill();
         }
@@ -516,8 +512,7 @@ StatusOr<bool> CsvReader::NextBatch(size_t max_rows, RowBatch* batch) {
         batch->Clear();
         return failed_ = error;
       case Parse::kRecord:
-        batch->rows_.push_back(
-            {begin_offset_, static_cast<int64_t>(record_bytes_), line_});
+        batch->rows_.push_back({begin_offset_, static_cast<int64_t>(record_bytes_), line_});
         ++rows;
         [[fallthrough]];
       case Parse::kBlank:
@@ -558,9 +553,9 @@ Status CsvRowFile::ReadError(int err, int64_t end_offset) const {
   if (err != 0) {
     return ParameterError("file_unreadable", "error reading '" + path_ + "': " + ErrnoText(err));
   }
-  return ParameterError("file_unreadable",
-                        "'" + path_ + "' ends before byte " + std::to_string(end_offset) +
-                            " (was it changed or truncated after it was read?)");
+  return ParameterError("file_unreadable", "'" + path_ + "' ends before byte " +
+                                               std::to_string(end_offset) +
+                                               " (was it changed or truncated after it was read?)");
 }
 
 template <typename Sink>
@@ -657,8 +652,7 @@ Status WriteFailed(const std::string& path, std::string_view what, int err) {
 }  // namespace
 
 CsvWriter::CsvWriter(std::string path, std::string temp_path, int fd, size_t num_columns)
-    : path_(std::move(path)), temp_path_(std::move(temp_path)), fd_(fd),
-      num_columns_(num_columns) {
+    : path_(std::move(path)), temp_path_(std::move(temp_path)), fd_(fd), num_columns_(num_columns) {
   buffer_.reserve(kWriterBufferBytes + 4096);
 }
 
@@ -674,8 +668,8 @@ StatusOr<std::unique_ptr<CsvWriter>> CsvWriter::Create(const std::string& path,
   }
   for (size_t i = 0; i < header.size(); ++i) {
     if (header[i].empty()) {
-      return ParameterError("bad_header", "output '" + path + "': column " +
-                                              std::to_string(i + 1) + " has an empty name");
+      return ParameterError("bad_header", "output '" + path + "': column " + std::to_string(i + 1) +
+                                              " has an empty name");
     }
     for (size_t j = 0; j < i; ++j) {
       if (header[j] == header[i]) {
@@ -704,9 +698,9 @@ StatusOr<std::unique_ptr<CsvWriter>> CsvWriter::Create(const std::string& path,
   for (int attempt = 0; fd < 0; ++attempt) {
     uint8_t random[8];
     RandomBytes(random, sizeof random);
-    temp_path = (dir / ("." + final_path.filename().string() + ".tmp-" +
-                        ToHex(random, sizeof random)))
-                    .string();
+    temp_path =
+        (dir / ("." + final_path.filename().string() + ".tmp-" + ToHex(random, sizeof random)))
+            .string();
     fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd < 0 && !(errno == EEXIST && attempt < 8) && errno != EINTR) {
       return WriteFailed(path, "cannot create temporary file '" + temp_path + "'", errno);

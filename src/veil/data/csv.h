@@ -116,9 +116,7 @@ class RowBatch {
   int64_t length_bytes(size_t row) const { return rows_[row].length_bytes; }
   // 1-based physical line on which the record starts.
   int64_t line(size_t row) const { return rows_[row].line; }
-  RecordRef record(size_t row) const {
-    return {rows_[row].offset_bytes, rows_[row].length_bytes};
-  }
+  RecordRef record(size_t row) const { return {rows_[row].offset_bytes, rows_[row].length_bytes}; }
 
   // Drops all rows, keeping the allocated memory for reuse.
   void Clear();
@@ -194,17 +192,17 @@ class CsvReader {
   int fd_ = -1;
   std::unique_ptr<char[]> buf_;
   size_t capacity_ = 0;
-  size_t begin_ = 0;              // first unconsumed byte in buf_
-  size_t end_ = 0;                // one past the last valid byte in buf_
-  bool eof_ = false;              // read() reported end of file
-  int64_t begin_offset_ = 0;      // file offset of buf_[begin_]
-  int64_t line_ = 1;              // physical line of buf_[begin_]
-  size_t record_bytes_ = 0;       // set by ParseRecord: raw length of the parsed record
-  int64_t record_newlines_ = 0;   // set by ParseRecord: LFs inside the parsed record
+  size_t begin_ = 0;             // first unconsumed byte in buf_
+  size_t end_ = 0;               // one past the last valid byte in buf_
+  bool eof_ = false;             // read() reported end of file
+  int64_t begin_offset_ = 0;     // file offset of buf_[begin_]
+  int64_t line_ = 1;             // physical line of buf_[begin_]
+  size_t record_bytes_ = 0;      // set by ParseRecord: raw length of the parsed record
+  int64_t record_newlines_ = 0;  // set by ParseRecord: LFs inside the parsed record
   std::vector<std::string> header_;
   RecordRef header_record_;
   int64_t rows_read_ = 0;
-  Status failed_;                 // sticky error
+  Status failed_;  // sticky error
 };
 
 // Counts the data rows of a CSV file (header excluded), validating it fully while streaming.

@@ -1,7 +1,5 @@
 #include "veil/data/csv.h"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -12,6 +10,9 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 namespace veil::data {
 namespace {
@@ -163,10 +164,10 @@ TEST_F(CsvTest, QuotedFieldsAndEscapedQuotes) {
 
 TEST_F(CsvTest, EmbeddedNewlinesKeepLineNumbersRight) {
   const std::string content =
-      "a,b\n"                    // line 1
-      "1,\"two\nlines\"\n"       // lines 2-3
+      "a,b\n"                     // line 1
+      "1,\"two\nlines\"\n"        // lines 2-3
       "2,\"three\r\nlines\n\"\n"  // lines 4-6
-      "3,x\n";                   // line 7
+      "3,x\n";                    // line 7
   const std::string path = Write("nl.csv", content);
   auto rows = ReadAll(path);
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
@@ -225,8 +226,7 @@ TEST_F(CsvTest, SkipsUtf8Bom) {
 TEST_F(CsvTest, EmptyCells) {
   auto rows = ReadAll(Write("e.csv", "a,b,c\n,,\n\"\",\"\",\"\"\nx,,\"\"\n,y,\n"));
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
-  EXPECT_EQ(Fields(*rows),
-            (Table{{"", "", ""}, {"", "", ""}, {"x", "", ""}, {"", "y", ""}}));
+  EXPECT_EQ(Fields(*rows), (Table{{"", "", ""}, {"", "", ""}, {"x", "", ""}, {"", "y", ""}}));
 }
 
 TEST_F(CsvTest, BlankLinesAreSkippedInMultiColumnFiles) {
@@ -259,8 +259,7 @@ TEST_F(CsvTest, Unicode) {
                             "山田,значение,😀\n"
                             "\"é,ü\",\"ß\"\"ç\",\xF4\x8F\xBF\xBF\n"));
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
-  EXPECT_EQ(Fields(*rows),
-            (Table{{"山田", "значение", "😀"}, {"é,ü", "ß\"ç", "\xF4\x8F\xBF\xBF"}}));
+  EXPECT_EQ(Fields(*rows), (Table{{"山田", "значение", "😀"}, {"é,ü", "ß\"ç", "\xF4\x8F\xBF\xBF"}}));
   auto reader = CsvReader::Open(dir_ / "u.csv");
   ASSERT_TRUE(reader.ok());
   EXPECT_THAT((*reader)->header(), ElementsAre("名前", "ключ", "emoji"));
@@ -321,7 +320,8 @@ TEST_F(CsvTest, WrongFieldCountNamesFileLineAndColumn) {
 
   s = ReadError(Write("few.csv", "a,b,c\n1,2,3\nx,y\n"));
   EXPECT_EQ(s.code(), "malformed_csv");
-  EXPECT_THAT(s.message(), HasSubstr("few.csv: line 3, column 3 (byte 4): expected 3 fields, got 2"));
+  EXPECT_THAT(s.message(),
+              HasSubstr("few.csv: line 3, column 3 (byte 4): expected 3 fields, got 2"));
 
   s = ReadError(Write("few_eof.csv", "a,b\n1"));
   EXPECT_THAT(s.message(), HasSubstr("line 2, column 2 (byte 2): expected 2 fields, got 1"));
@@ -347,7 +347,8 @@ TEST_F(CsvTest, QuoteInsideUnquotedField) {
   const std::string path = Write("q.csv", "a,b\n1,2\nab\"c,3\n");
   Status s = ReadError(path);
   EXPECT_EQ(s.code(), "malformed_csv");
-  EXPECT_THAT(s.message(), HasSubstr(path + ": line 3, column 1 (byte 3): quote inside an unquoted"));
+  EXPECT_THAT(s.message(),
+              HasSubstr(path + ": line 3, column 1 (byte 3): quote inside an unquoted"));
   s = ReadError(Write("q2.csv", "a,b\n1,x\"\n"));
   EXPECT_THAT(s.message(), HasSubstr("line 2, column 2 (byte 4)"));
 }
@@ -357,8 +358,9 @@ TEST_F(CsvTest, CharactersAfterClosingQuote) {
   Status s = ReadError(path);
   EXPECT_EQ(s.code(), "malformed_csv");
   EXPECT_EQ(s.message(),
-            path + ": line 3, column 2 (byte 3): unexpected character after the closing quote "
-                   "of a quoted field");
+            path +
+                ": line 3, column 2 (byte 3): unexpected character after the closing quote "
+                "of a quoted field");
   s = ReadError(Write("after2.csv", "a,b\n\"x\" ,1\n"));
   EXPECT_THAT(s.message(), HasSubstr("line 2, column 1 (byte 4): unexpected character"));
 }
@@ -469,10 +471,25 @@ TEST_F(CsvTest, CountRows) {
 
 // Cells exercising every parser path; mixed to create records straddling read chunks.
 std::string RandomCell(std::mt19937_64& rng) {
-  static const std::vector<std::string> kPool = {
-      "",     "0",       "12345",     "abc",        "a,b",    "\"",     "say \"hi\"", "x\ny",
-      "\r\n", "trail\r", " spaced ",  "é",          "😀",     "山田",   "ß\"\n,",     ",",
-      "\n",   "\"\"",    "long-value-long-value-long-value-long-value"};
+  static const std::vector<std::string> kPool = {"",
+                                                 "0",
+                                                 "12345",
+                                                 "abc",
+                                                 "a,b",
+                                                 "\"",
+                                                 "say \"hi\"",
+                                                 "x\ny",
+                                                 "\r\n",
+                                                 "trail\r",
+                                                 " spaced ",
+                                                 "é",
+                                                 "😀",
+                                                 "山田",
+                                                 "ß\"\n,",
+                                                 ",",
+                                                 "\n",
+                                                 "\"\"",
+                                                 "long-value-long-value-long-value-long-value"};
   std::string cell = kPool[rng() % kPool.size()];
   if (rng() % 8 == 0) cell += kPool[rng() % kPool.size()];
   return cell;
@@ -525,9 +542,9 @@ TEST_F(CsvTest, WriterRoundTripAcrossChunkSizesAndBatchSizes) {
 // Random CSV-ish bytes (valid or not): every chunk size must give the same rows, offsets and
 // lines, or exactly the same error, as one big buffer.
 TEST_F(CsvTest, RandomInputIsIndependentOfChunkSize) {
-  static const std::vector<std::string> kAlphabet = {"a", "1", ",", ",", "\"", "\"", "\r",
-                                                     "\n", "\n", "\r\n", "\xC3\xA9", "\xF0\x9F\x98\x80",
-                                                     "\xE2", "\xFF"};
+  static const std::vector<std::string> kAlphabet = {
+      "a",    "1",   ",", ",", "\"", "\"", "\r", "\n", "\n", "\r\n", "\xC3\xA9", "\xF0\x9F\x98\x80",
+      "\xE2", "\xFF"};
   std::mt19937_64 rng(7);
   int ok_count = 0;
   for (int iter = 0; iter < 3000; ++iter) {
@@ -619,8 +636,8 @@ TEST_F(CsvTest, RecordLongerThanChunkGrowsBufferUpToLimit) {
   s = ReadError(path, {.read_chunk_bytes = 1 << 20, .max_record_bytes = 50000});
   EXPECT_EQ(s.code(), "record_too_large");
   // Runaway quote: bounded by the limit, not the file.
-  s = ReadError(Write("runaway.csv", "a\n\"" + big + big), {.read_chunk_bytes = 64,
-                                                             .max_record_bytes = 4096});
+  s = ReadError(Write("runaway.csv", "a\n\"" + big + big),
+                {.read_chunk_bytes = 64, .max_record_bytes = 4096});
   EXPECT_EQ(s.code(), "record_too_large");
 }
 
@@ -863,11 +880,11 @@ TEST_F(CsvTest, DISABLED_ParseSpeed) {
     std::mt19937_64 rng(1);
     char line[128];
     while (content.size() < (size_t{200} << 20)) {
-      const int n = std::snprintf(line, sizeof line, "%llu,%u,%u,id_%08llx\n",
-                                  static_cast<unsigned long long>(rng() % 100000000000ULL),
-                                  static_cast<unsigned>(rng() % 1000000),
-                                  static_cast<unsigned>(rng() % 1000),
-                                  static_cast<unsigned long long>(rng() & 0xffffffffULL));
+      const int n =
+          std::snprintf(line, sizeof line, "%llu,%u,%u,id_%08llx\n",
+                        static_cast<unsigned long long>(rng() % 100000000000ULL),
+                        static_cast<unsigned>(rng() % 1000000), static_cast<unsigned>(rng() % 1000),
+                        static_cast<unsigned long long>(rng() & 0xffffffffULL));
       content.append(line, n);
     }
     std::ofstream(path, std::ios::binary) << content;
@@ -885,8 +902,7 @@ TEST_F(CsvTest, DISABLED_ParseSpeed) {
       if (!*more) break;
       for (size_t r = 0; r < batch.num_rows(); ++r) checksum += batch.field(r, 3).size();
     }
-    const double s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("parsed %.1f MB, %lld rows in %.3f s: %.0f MB/s (checksum %zu)\n", mb,
                 static_cast<long long>((*reader)->rows_read()), s, mb / s, checksum);
   }

@@ -99,7 +99,8 @@ std::vector<std::unique_ptr<Context>> CreateMemoryWorld(const ContextDesc& desc,
   for (const auto& p : desc.parties) names.push_back(p.name);
   std::vector<std::unique_ptr<Context>> out;
   for (size_t r = 0; r < desc.parties.size(); ++r) {
-    out.push_back(std::make_unique<Context>(desc, r, std::make_unique<MemoryTransport>(hub, r, names), cancel));
+    out.push_back(std::make_unique<Context>(
+        desc, r, std::make_unique<MemoryTransport>(hub, r, names), cancel));
   }
   return out;
 }

@@ -1,9 +1,9 @@
 #include "veil/link/context.h"
 
-#include <gtest/gtest.h>
-
 #include <future>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 namespace veil::link {
 namespace {

@@ -61,8 +61,8 @@ StatusOr<Buffer> Mailbox::Take(size_t from, const std::string& tag, int64_t time
     if (cancel && cancel->cancelled()) return cancel->reason();
     auto now = Clock::now();
     if (now >= deadline) {
-      return NetworkError("recv_timeout", "no message '" + tag + "' from " + peer_name + " within " +
-                                              std::to_string(timeout_ms) + " ms");
+      return NetworkError("recv_timeout", "no message '" + tag + "' from " + peer_name +
+                                              " within " + std::to_string(timeout_ms) + " ms");
     }
     cv_.wait_until(lock, std::min(deadline, now + kCancelPoll));
   }

@@ -24,7 +24,8 @@ void MemoryTransport::Close() {
   // Peers waiting on us learn at once that we are gone.
   for (size_t r = 0; r < hub_->world_size(); ++r) {
     if (r != rank_) {
-      hub_->box(r).MarkPeerLost(rank_, NetworkError("peer_lost", names_[rank_] + " left the session"));
+      hub_->box(r).MarkPeerLost(rank_,
+                                NetworkError("peer_lost", names_[rank_] + " left the session"));
     }
   }
 }

@@ -80,7 +80,8 @@ StatusOr<EcdhPsiOutput> RunEcdhPsi(link::Context& ctx, const EcdhPsiOptions& opt
       if (maskers[p][pos] == self) duties.push_back({p, pos});
     }
   }
-  std::sort(duties.begin(), duties.end(), [](const Duty& a, const Duty& b) { return a.pos < b.pos; });
+  std::sort(duties.begin(), duties.end(),
+            [](const Duty& a, const Duty& b) { return a.pos < b.pos; });
 
   EcdhPsiOutput out;
   if (self == recv_rank) {
@@ -104,7 +105,8 @@ StatusOr<EcdhPsiOutput> RunEcdhPsi(link::Context& ctx, const EcdhPsiOptions& opt
     }
     Buffer fp(items * kFingerprintBytes);
     for (int64_t j = 0; j < items; ++j) {
-      std::copy_n(points.data() + j * kPointBytes, kFingerprintBytes, fp.data() + j * kFingerprintBytes);
+      std::copy_n(points.data() + j * kPointBytes, kFingerprintBytes,
+                  fp.data() + j * kFingerprintBytes);
     }
     return ctx.Send(recv_rank, Tag(stream, "final", b), std::move(fp));
   };
@@ -117,8 +119,9 @@ StatusOr<EcdhPsiOutput> RunEcdhPsi(link::Context& ctx, const EcdhPsiOptions& opt
       const int64_t items = BatchItems(counts[self], bs, b);
       VEIL_ASSIGN_OR_RETURN(size_t got, keys.Next(static_cast<size_t>(items), &batch));
       if (static_cast<int64_t>(got) != items) {
-        return AlgorithmError("key_count_mismatch",
-                              fmt::format("key source gave {} keys in batch {}, expected {}", got, b, items));
+        return AlgorithmError(
+            "key_count_mismatch",
+            fmt::format("key source gave {} keys in batch {}, expected {}", got, b, items));
       }
       Buffer points(items * kPointBytes);
       std::atomic<bool> bad{false};

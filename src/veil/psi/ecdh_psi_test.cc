@@ -1,9 +1,9 @@
 #include "veil/psi/ecdh_psi.h"
 
-#include <gtest/gtest.h>
-
 #include <future>
 #include <random>
+
+#include <gtest/gtest.h>
 
 #include "veil/psi/join.h"
 #include "veil/psi/psi_test_util.h"
@@ -51,7 +51,8 @@ TEST_P(EcdhPsiTest, FingerprintsEqualIffKeysEqual) {
   const Case c = GetParam();
   std::mt19937_64 rng(c.parties * 100 + c.receiver * 10 + c.batch);
   std::vector<Keys> keys;
-  for (size_t p = 0; p < c.parties; ++p) keys.push_back(testutil::RandomKeys(rng, 50 + rng() % 150, 300, 2));
+  for (size_t p = 0; p < c.parties; ++p)
+    keys.push_back(testutil::RandomKeys(rng, 50 + rng() % 150, 300, 2));
   auto out = RunAll(keys, c.receiver, c.batch);
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   ASSERT_EQ(out->fingerprints.size(), c.parties);

@@ -52,11 +52,16 @@ std::optional<JoinType> ParseJoinType(const std::string& name) {
 
 std::string JoinTypeName(JoinType type) {
   switch (type) {
-    case JoinType::kInner: return "inner_join";
-    case JoinType::kLeft: return "left_join";
-    case JoinType::kRight: return "right_join";
-    case JoinType::kFull: return "full_join";
-    case JoinType::kDifference: return "difference";
+    case JoinType::kInner:
+      return "inner_join";
+    case JoinType::kLeft:
+      return "left_join";
+    case JoinType::kRight:
+      return "right_join";
+    case JoinType::kFull:
+      return "full_join";
+    case JoinType::kDifference:
+      return "difference";
   }
   return "inner_join";
 }

@@ -1,9 +1,9 @@
 #include "veil/psi/join.h"
 
-#include <gtest/gtest.h>
-
 #include <functional>
 #include <random>
+
+#include <gtest/gtest.h>
 
 #include "veil/psi/psi_test_util.h"
 

@@ -20,7 +20,8 @@ inline Keys RandomKeys(std::mt19937_64& rng, size_t n, size_t universe, size_t c
   for (size_t i = 0; i < n; ++i) {
     size_t v = d(rng);
     std::vector<std::string> row;
-    for (size_t c = 0; c < cols; ++c) row.push_back("k" + std::to_string(v) + "_" + std::to_string(c));
+    for (size_t c = 0; c < cols; ++c)
+      row.push_back("k" + std::to_string(v) + "_" + std::to_string(c));
     out.push_back(row);
   }
   return out;
@@ -29,7 +30,8 @@ inline Keys RandomKeys(std::mt19937_64& rng, size_t n, size_t universe, size_t c
 // Expected output rows as tuples of keys per output row, as a sorted multiset, computed by a
 // nested-loop join over the plaintext keys. For difference: per party, its own rows not matched.
 inline std::vector<std::vector<std::string>> PlainJoinRows(JoinType type, size_t receiver,
-                                                            size_t left, const std::vector<Keys>& keys) {
+                                                           size_t left,
+                                                           const std::vector<Keys>& keys) {
   auto str = [](const std::vector<std::string>& k) {
     std::string s;
     for (auto& c : k) s += c + "\x1f";
@@ -73,7 +75,8 @@ inline std::vector<std::vector<std::string>> PlainJoinRows(JoinType type, size_t
         if (keep_a) out.push_back({"0:" + std::to_string(i), "1:-1"});
         continue;
       }
-      for (size_t j : it->second) out.push_back({"0:" + std::to_string(i), "1:" + std::to_string(j)});
+      for (size_t j : it->second)
+        out.push_back({"0:" + std::to_string(i), "1:" + std::to_string(j)});
     }
     for (size_t j = 0; j < keys[b].size(); ++j) {
       bool matched = ia.count(str(keys[b][j])) > 0;
@@ -89,7 +92,8 @@ inline std::vector<std::vector<std::string>> PlainJoinRows(JoinType type, size_t
 }
 
 // The same shape from a plan.
-inline std::vector<std::vector<std::string>> PlanRows(JoinType type, const std::vector<PartyRows>& plan) {
+inline std::vector<std::vector<std::string>> PlanRows(JoinType type,
+                                                      const std::vector<PartyRows>& plan) {
   std::vector<std::vector<std::string>> out;
   if (type == JoinType::kDifference) {
     for (size_t p = 0; p < plan.size(); ++p) {
@@ -99,7 +103,8 @@ inline std::vector<std::vector<std::string>> PlanRows(JoinType type, const std::
     size_t m = plan[0].rows.size();
     for (size_t k = 0; k < m; ++k) {
       std::vector<std::string> row;
-      for (size_t p = 0; p < plan.size(); ++p) row.push_back(std::to_string(p) + ":" + std::to_string(plan[p].rows[k]));
+      for (size_t p = 0; p < plan.size(); ++p)
+        row.push_back(std::to_string(p) + ":" + std::to_string(plan[p].rows[k]));
       out.push_back(row);
     }
   }

@@ -79,8 +79,8 @@ const std::vector<std::string>& HeSchemas() {
 // Known keys of SPU's RuntimeConfig that veil reads itself; every other key is kept in the raw
 // runtime_config and ignored.
 const std::set<std::string>& ReadRuntimeConfigKeys() {
-  static const auto* s =
-      new std::set<std::string>{"protocol", "field", "fxp_fraction_bits", "beaver_type", "sigmoid_mode"};
+  static const auto* s = new std::set<std::string>{"protocol", "field", "fxp_fraction_bits",
+                                                   "beaver_type", "sigmoid_mode"};
   return *s;
 }
 // Keys of SPU's LinkDesc that feed veil's LinkOptions.
@@ -118,7 +118,9 @@ bool Within(const fs::path& path, const fs::path& root) {
   return !rel.empty() && *rel.begin() != "..";
 }
 
-std::string Join(const std::vector<std::string>& v) { return fmt::format("{}", fmt::join(v, ", ")); }
+std::string Join(const std::vector<std::string>& v) {
+  return fmt::format("{}", fmt::join(v, ", "));
+}
 
 // One field's location, for problems raised after parsing (logical layer).
 struct Located {
@@ -537,8 +539,8 @@ class EnvelopeParser {
       if (std::find(UnsupportedSpuFields().begin(), UnsupportedSpuFields().end(), f) !=
           UnsupportedSpuFields().end()) {
         Add(r.PathOf("field"), "unsupported_value",
-            fmt::format("field '{}' is not supported by veil's MPC engine; use one of: {}",
-                        *field, Join(SpuFields())));
+            fmt::format("field '{}' is not supported by veil's MPC engine; use one of: {}", *field,
+                        Join(SpuFields())));
       } else if (std::find(SpuFields().begin(), SpuFields().end(), f) == SpuFields().end()) {
         Add(r.PathOf("field"), "invalid_value",
             fmt::format("'{}' is not one of: {}", *field, Join(SpuFields())));
@@ -637,8 +639,7 @@ class EnvelopeParser {
           const std::string path = fmt::format("heu_config.evaluators[{}]", i);
           auto p = ReadPartyRef((*ev)[i], path);
           if (!p) continue;
-          if (std::find(heu.evaluators.begin(), heu.evaluators.end(), *p) !=
-              heu.evaluators.end()) {
+          if (std::find(heu.evaluators.begin(), heu.evaluators.end(), *p) != heu.evaluators.end()) {
             Add(path, "duplicate_party", fmt::format("party '{}' is listed twice", *p));
           } else if (heu.sk_keeper && *heu.sk_keeper == *p) {
             Add(path, "conflicting_value",
@@ -691,8 +692,8 @@ class EnvelopeParser {
     if (sf_link_.connect_retry_interval_ms &&
         *sf_link_.connect_retry_interval_ms > o.connect_timeout_ms) {
       Add("sf_init_config.connect_retry_interval_ms", "out_of_range",
-          fmt::format("{} ms exceeds connect_timeout_ms ({} ms)", *sf_link_.connect_retry_interval_ms,
-                      o.connect_timeout_ms));
+          fmt::format("{} ms exceeds connect_timeout_ms ({} ms)",
+                      *sf_link_.connect_retry_interval_ms, o.connect_timeout_ms));
     }
     if (env_.sf_init.session_id.empty()) env_.sf_init.session_id = env_.execution_id;
   }

@@ -81,9 +81,9 @@ struct RuntimeOptions {
 
 // Which of the three sf_init_config shapes was given.
 enum class SfInitShape {
-  kLocal,               // {"parties": [...], "address": "local"}
-  kDocumentedCluster,   // {"parties": {name: {address, listen_addr?}}, "self_party"}
-  kSecretFlowCluster,   // {"address", "cluster_config": {"parties": {...}, "self_party"}}
+  kLocal,              // {"parties": [...], "address": "local"}
+  kDocumentedCluster,  // {"parties": {name: {address, listen_addr?}}, "self_party"}
+  kSecretFlowCluster,  // {"address", "cluster_config": {"parties": {...}, "self_party"}}
 };
 
 struct SfInitConfig {
@@ -98,7 +98,7 @@ struct SfInitConfig {
   // one, so it must be given explicitly when the parties' envelopes carry different
   // execution_ids (as in the Python worker's API examples).
   std::string session_id;
-  link::LinkOptions link_options;         // sf_init_config, else spu_config.link_desc, else defaults
+  link::LinkOptions link_options;  // sf_init_config, else spu_config.link_desc, else defaults
 
   bool local() const { return shape == SfInitShape::kLocal; }
 };
@@ -122,8 +122,8 @@ struct SpuConfig {
 };
 
 struct HeuConfig {
-  bool enabled = true;     // "enable_heu", default true when the section is present
-  std::string schema;      // paillier | ou
+  bool enabled = true;  // "enable_heu", default true when the section is present
+  std::string schema;   // paillier | ou
   int64_t key_size_bits = kDefaultHeKeyBits;
   std::optional<std::string> sk_keeper;  // party holding the secret key
   std::vector<std::string> evaluators;

@@ -1,9 +1,9 @@
 #include "veil/runtime/envelope.h"
 
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <fstream>
+
+#include <gtest/gtest.h>
 
 #include "veil/base/random.h"
 #include "veil/runtime/redact.h"
@@ -46,8 +46,9 @@ json ClusterEnvelope() {
 // SecretFlow cluster shape, self = alice.
 json SfClusterEnvelope() {
   json e = LocalEnvelope();
-  e["sf_init_config"] = {{"address", "127.0.0.1:7701"},
-                         {"cluster_config", {{"parties", ClusterParties()}, {"self_party", "alice"}}}};
+  e["sf_init_config"] = {
+      {"address", "127.0.0.1:7701"},
+      {"cluster_config", {{"parties", ClusterParties()}, {"self_party", "alice"}}}};
   return e;
 }
 
@@ -134,7 +135,7 @@ TEST(EnvelopeTest, RequiredTopLevelFields) {
 
 TEST(EnvelopeTest, IdTypesAndEmptiness) {
   json e = LocalEnvelope();
-  e["task_id"] = "";  // may be empty (python-worker §2.1)
+  e["task_id"] = "";     // may be empty (python-worker §2.1)
   e["subtask_id"] = 42;  // database ids are accepted as integers
   Envelope ok = Good(e);
   EXPECT_EQ(ok.task_id, "");
@@ -174,11 +175,11 @@ TEST(EnvelopeTest, UnknownTopLevelKey) {
 
 TEST(EnvelopeTest, ListsEveryProblemOfEveryLayer) {
   json e = LocalEnvelope();
-  e.erase("subtask_id");                                                   // structural
-  e["sf_init_config"]["connect_timeout_ms"] = 0;                           // structural
-  e["spu_config"] = SpuSection({"alice", "carol"}, "ABY3", "FM32");        // logical + structural
-  e["heu_config"] = {{"schema", "paillier"}, {"key_size", 1024}};          // security
-  e["task_config"]["values"].erase("bob");                                 // task validator
+  e.erase("subtask_id");                                             // structural
+  e["sf_init_config"]["connect_timeout_ms"] = 0;                     // structural
+  e["spu_config"] = SpuSection({"alice", "carol"}, "ABY3", "FM32");  // logical + structural
+  e["heu_config"] = {{"schema", "paillier"}, {"key_size", 1024}};    // security
+  e["task_config"]["values"].erase("bob");                           // task validator
   Status s = Bad(e);
   EXPECT_EQ(s.code(), "invalid_envelope");
   EXPECT_TRUE(HasProblem(s, "subtask_id", "missing_field")) << Dump(s);
@@ -222,7 +223,8 @@ TEST(SfInitTest, ThreeShapesGiveSamePartiesAndAddresses) {
 
 TEST(SfInitTest, ClusterRanksAreSortedPartyNames) {
   json e = ClusterEnvelope();
-  e["sf_init_config"]["parties"] = {{"zed", {{"address", "h:1"}}}, {"bob", {{"address", "h:2"}}},
+  e["sf_init_config"]["parties"] = {{"zed", {{"address", "h:1"}}},
+                                    {"bob", {{"address", "h:2"}}},
                                     {"alice", {{"address", "h:3"}}}};
   e["task_config"]["values"] = {{"alice", 1}, {"bob", 2}, {"zed", 3}};
   EXPECT_EQ(Good(e).party_names(), (std::vector<std::string>{"alice", "bob", "zed"}));
@@ -304,8 +306,8 @@ TEST(SfInitTest, ClusterPartyEntries) {
   };
   ExpectOnly(with([](json& p) { p["bob"] = "10.0.0.2:9002"; }), "sf_init_config.parties.bob",
              "wrong_type");
-  ExpectOnly(with([](json& p) { p["bob"].erase("address"); }),
-             "sf_init_config.parties.bob.address", "missing_field");
+  ExpectOnly(with([](json& p) { p["bob"].erase("address"); }), "sf_init_config.parties.bob.address",
+             "missing_field");
   ExpectOnly(with([](json& p) { p["bob"]["address"] = "10.0.0.2"; }),
              "sf_init_config.parties.bob.address", "invalid_address");
   ExpectOnly(with([](json& p) { p["bob"]["address"] = "10.0.0.2:0"; }),
@@ -453,18 +455,20 @@ TEST(SpuConfigTest, StructuralProblems) {
   ExpectOnly(with([](json& s) { s.erase("cluster_def"); }), cd, "missing_field");
   ExpectOnly(with([](json& s) { s["extra"] = 1; }), "spu_config.extra", "unknown_field");
   ExpectOnly(with([](json& s) { s["cluster_def"]["extra"] = 1; }), cd + ".extra", "unknown_field");
-  ExpectOnly(with([](json& s) { s["cluster_def"].erase("nodes"); }), cd + ".nodes", "missing_field");
+  ExpectOnly(with([](json& s) { s["cluster_def"].erase("nodes"); }), cd + ".nodes",
+             "missing_field");
   ExpectOnly(with([](json& s) { s["cluster_def"]["nodes"] = json::array(); }), cd + ".nodes",
              "empty_value");
-  ExpectOnly(with([](json& s) { s["cluster_def"]["nodes"] = "alice"; }), cd + ".nodes", "wrong_type");
+  ExpectOnly(with([](json& s) { s["cluster_def"]["nodes"] = "alice"; }), cd + ".nodes",
+             "wrong_type");
   ExpectOnly(with([](json& s) { s["cluster_def"]["nodes"][1] = "bob"; }), cd + ".nodes[1]",
              "wrong_type");
   ExpectOnly(with([](json& s) { s["cluster_def"]["nodes"][1].erase("party"); }),
              cd + ".nodes[1].party", "missing_field");
   ExpectOnly(with([](json& s) { s["cluster_def"]["nodes"][1]["address"] = "nohost"; }),
              cd + ".nodes[1].address", "invalid_address");
-  ExpectOnly(with([](json& s) { s["cluster_def"]["nodes"][1]["id"] = "x"; }),
-             cd + ".nodes[1].id", "unknown_field");
+  ExpectOnly(with([](json& s) { s["cluster_def"]["nodes"][1]["id"] = "x"; }), cd + ".nodes[1].id",
+             "unknown_field");
   ExpectOnly(with([](json& s) { s["cluster_def"]["nodes"][1]["party"] = "alice"; }),
              cd + ".nodes[1].party", "duplicate_party");
   ExpectOnly(with([](json& s) { s["cluster_def"].erase("runtime_config"); }),
@@ -530,8 +534,8 @@ TEST(SpuConfigTest, PartiesComeFromSfInitNotSpu) {
 TEST(SpuConfigTest, LinkDesc) {
   json e = LocalEnvelope();
   e["spu_config"] = SpuSection({"alice", "bob"});
-  e["spu_config"]["link_desc"] = {{"connect_retry_times", 9}, {"recv_timeout_ms", 1234},
-                                  {"http_max_payload_size", 1 << 20}};
+  e["spu_config"]["link_desc"] = {
+      {"connect_retry_times", 9}, {"recv_timeout_ms", 1234}, {"http_max_payload_size", 1 << 20}};
   Envelope env = Good(e);
   EXPECT_EQ(env.sf_init.link_options.connect_retry_times, 9);
   EXPECT_EQ(env.sf_init.link_options.recv_timeout_ms, 1234);
@@ -553,8 +557,11 @@ json WithHeu(json heu) {
 }
 
 TEST(HeuConfigTest, ParsesSection) {
-  Envelope env = Good(WithHeu({{"enable_heu", true}, {"schema", "Paillier"}, {"key_size", 3072},
-                               {"sk_keeper", {{"party", "alice"}}}, {"evaluators", {"bob"}},
+  Envelope env = Good(WithHeu({{"enable_heu", true},
+                               {"schema", "Paillier"},
+                               {"key_size", 3072},
+                               {"sk_keeper", {{"party", "alice"}}},
+                               {"evaluators", {"bob"}},
                                {"mode", "PHEU"}}));
   ASSERT_TRUE(env.heu);
   EXPECT_TRUE(env.heu_enabled());
@@ -577,7 +584,8 @@ TEST(HeuConfigTest, StructuralAndLogicalProblems) {
   ExpectOnly(WithHeu("paillier"), "heu_config", "wrong_type");
   ExpectOnly(WithHeu({{"key_size", 2048}}), "heu_config.schema", "missing_field");
   ExpectOnly(WithHeu({{"schema", "elgamal"}}), "heu_config.schema", "unsupported_value");
-  ExpectOnly(WithHeu({{"schema", "ou"}, {"key_size", "2048"}}), "heu_config.key_size", "wrong_type");
+  ExpectOnly(WithHeu({{"schema", "ou"}, {"key_size", "2048"}}), "heu_config.key_size",
+             "wrong_type");
   ExpectOnly(WithHeu({{"schema", "ou"}, {"key_size", 1 << 20}}), "heu_config.key_size",
              "out_of_range");
   ExpectOnly(WithHeu({{"schema", "ou"}, {"enable_heu", 1}}), "heu_config.enable_heu", "wrong_type");
@@ -845,10 +853,11 @@ TEST(RedactTest, MasksSecretKeysAtAnyDepth) {
 }
 
 TEST(RedactTest, MasksUrlPasswordsAndPemKeys) {
-  json out = RedactSecrets({{"url", "redis://:hunter2@10.0.0.1:6379/0"},
-                            {"u2", "postgres://veil:pw@db/veil"},
-                            {"plain", "redis://10.0.0.1:6379"},
-                            {"cert", "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----"}});
+  json out =
+      RedactSecrets({{"url", "redis://:hunter2@10.0.0.1:6379/0"},
+                     {"u2", "postgres://veil:pw@db/veil"},
+                     {"plain", "redis://10.0.0.1:6379"},
+                     {"cert", "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----"}});
   EXPECT_EQ(out["url"], "redis://:***@10.0.0.1:6379/0");
   EXPECT_EQ(out["u2"], "postgres://veil:***@db/veil");
   EXPECT_EQ(out["plain"], "redis://10.0.0.1:6379");

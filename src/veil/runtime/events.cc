@@ -15,10 +15,14 @@ using nlohmann::json;
 
 std::string_view EventStatusName(EventStatus status) {
   switch (status) {
-    case EventStatus::kRunning: return "RUNNING";
-    case EventStatus::kSuccess: return "SUCCESS";
-    case EventStatus::kFailure: return "FAILURE";
-    case EventStatus::kRetry: return "RETRY";
+    case EventStatus::kRunning:
+      return "RUNNING";
+    case EventStatus::kSuccess:
+      return "SUCCESS";
+    case EventStatus::kFailure:
+      return "FAILURE";
+    case EventStatus::kRetry:
+      return "RETRY";
   }
   return "RUNNING";
 }
@@ -112,7 +116,8 @@ json FailureData(const Status& error, double execution_time_s) {
   if (!error.problems().empty()) {
     json problems = json::array();
     for (const auto& p : error.problems()) {
-      problems.push_back({{"path", p.path}, {"code", p.code}, {"message", RedactString(p.message)}});
+      problems.push_back(
+          {{"path", p.path}, {"code", p.code}, {"message", RedactString(p.message)}});
     }
     d["problems"] = std::move(problems);
   }

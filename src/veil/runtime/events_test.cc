@@ -1,13 +1,13 @@
 #include "veil/runtime/events.h"
 
-#include <gtest/gtest.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <set>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "veil/base/random.h"
 #include "veil/runtime/result.h"
@@ -171,7 +171,8 @@ TEST(EventEmitterTest, NullSinkStillNumbers) {
 
 TEST(EventSinkTest, JsonLinesFileOneCompactObjectPerLine) {
   const std::string path =
-      (std::filesystem::temp_directory_path() / ("veil_events_" + RandomUuid() + ".jsonl")).string();
+      (std::filesystem::temp_directory_path() / ("veil_events_" + RandomUuid() + ".jsonl"))
+          .string();
   {
     auto sink = JsonLinesSink::Open(path);
     ASSERT_TRUE(sink.ok()) << sink.status().ToString();

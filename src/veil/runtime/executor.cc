@@ -1,5 +1,7 @@
 #include "veil/runtime/executor.h"
 
+#include <sodium.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -11,7 +13,6 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <sodium.h>
 
 #include "veil/base/exception.h"
 #include "veil/base/log.h"
@@ -43,9 +44,7 @@ double Percent(double part, double total) {
 
 // An error that only reflects another party's failure (its links closed, or the execution was
 // cancelled because of it). Never reported when a root cause is known.
-bool IsSecondary(const Status& s) {
-  return s.code() == "peer_lost" || s.code() == kPeerFailedCode;
-}
+bool IsSecondary(const Status& s) { return s.code() == "peer_lost" || s.code() == kPeerFailedCode; }
 
 // Mirrors the caller's cancel token into the execution's own token. The execution needs its own
 // token because a failing local party cancels it, which must not cancel the caller's token.
@@ -152,7 +151,8 @@ class Execution {
     for (const auto& note : env_.notes) Log().info("{} {}", Prefix(), note);
 
     SetStage(kStageTaskStarted);
-    emitter_.Running(kStageTaskStarted, 0.0, {{"task_type", type_.name}, {"started_at", started_at}});
+    emitter_.Running(kStageTaskStarted, 0.0,
+                     {{"task_type", type_.name}, {"started_at", started_at}});
 
     // ---- cluster ----
     SetStage(kStageClusterInit);
@@ -391,10 +391,10 @@ Status CheckPeerConfig(link::Context& ctx, const std::string& digest_hex) {
                      digest_hex.substr(0, kDigestPrefixChars))});
   }
   if (problems.empty()) return Status();
-  return ParameterError("peer_config_mismatch",
-                        fmt::format("the configuration of {} differs from {}'s: {}",
-                                    fmt::join(names, ", "), ctx.self_name(),
-                                    problems.front().message))
+  return ParameterError(
+             "peer_config_mismatch",
+             fmt::format("the configuration of {} differs from {}'s: {}", fmt::join(names, ", "),
+                         ctx.self_name(), problems.front().message))
       .WithProblems(std::move(problems));
 }
 
@@ -414,8 +414,8 @@ StatusOr<json> Execute(const Envelope& envelope, const ExecuteOptions& options) 
     const tasks::TaskType* type = registry.Find(envelope.task_type);
     if (!type) {
       return ParameterError("unknown_task_type",
-                            fmt::format("unknown task type '{}'; supported: {}",
-                                        envelope.task_type, fmt::join(registry.names(), ", ")));
+                            fmt::format("unknown task type '{}'; supported: {}", envelope.task_type,
+                                        fmt::join(registry.names(), ", ")));
     }
     // The Execution (and with it every link) ends here, before the terminal event.
     Execution execution(envelope, *type, options, *emitter, &stage);
@@ -426,7 +426,8 @@ StatusOr<json> Execute(const Envelope& envelope, const ExecuteOptions& options) 
     if (status.stage().empty()) status = status.WithStage(stage);
     Log().error("[exec={} task={}] {} failed at {}: {}", envelope.execution_id, envelope.task_id,
                 envelope.task_type, status.stage(), RedactString(status.ToString()));
-    if (options.emit_failure_event) emitter->Failure(status, Round(SecondsSince(start), kTimeDecimals));
+    if (options.emit_failure_event)
+      emitter->Failure(status, Round(SecondsSince(start), kTimeDecimals));
     return status;
   }
   Log().info("[exec={} task={}] {} completed in {} s", envelope.execution_id, envelope.task_id,
@@ -448,10 +449,10 @@ StatusOr<json> ParseAndExecute(const json& envelope, const RuntimeOptions& runti
     std::optional<EventEmitter> own_emitter;
     EventEmitter* emitter = options.emitter;
     if (!emitter) {
-      own_emitter.emplace(options.events,
-                          EventIds{exec_id, IdString(envelope, "task_id"),
-                                   IdString(envelope, "subtask_id")},
-                          options.node_id);
+      own_emitter.emplace(
+          options.events,
+          EventIds{exec_id, IdString(envelope, "task_id"), IdString(envelope, "subtask_id")},
+          options.node_id);
       emitter = &*own_emitter;
     }
     Log().error("[exec={}] invalid envelope: {}", exec_id, RedactString(status.ToString()));

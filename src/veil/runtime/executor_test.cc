@@ -1,12 +1,12 @@
 #include "veil/runtime/executor.h"
 
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "veil/base/random.h"
 #include "veil/link/test_util.h"
@@ -36,12 +36,12 @@ json LocalEnvelope(std::vector<std::string> parties = {"alice", "bob"}) {
   json values = json::object();
   int v = 1;
   for (const auto& p : parties) values[p] = v++;
-  return {{"task_id", "t1"},
-          {"subtask_id", "s1"},
-          {"execution_id", "e1"},
-          {"sf_init_config",
-           {{"parties", parties}, {"address", "local"}, {"recv_timeout_ms", 60'000}}},
-          {"task_config", {{"task_type", "sum"}, {"values", values}}}};
+  return {
+      {"task_id", "t1"},
+      {"subtask_id", "s1"},
+      {"execution_id", "e1"},
+      {"sf_init_config", {{"parties", parties}, {"address", "local"}, {"recv_timeout_ms", 60'000}}},
+      {"task_config", {{"task_type", "sum"}, {"values", values}}}};
 }
 
 Envelope Parse(const json& e) {
@@ -350,8 +350,7 @@ TEST(PeerConfigTest, DocumentAndDigest) {
                               {{{"party", "alice"}, {"address", "127.0.0.1:1"}},
                                {{"party", "bob"}, {"address", "127.0.0.1:2"}}}},
                              {"runtime_config", {{"protocol", "SEMI2K"}, {"field", "FM128"}}}}}};
-  json spu_doc =
-      PeerConfigDocument(Parse(spu_env), *testing::FakeRegistry().Find("spu_task"));
+  json spu_doc = PeerConfigDocument(Parse(spu_env), *testing::FakeRegistry().Find("spu_task"));
   EXPECT_EQ(spu_doc["spu"]["protocol"], "SEMI2K");
   EXPECT_EQ(spu_doc["spu"]["field"], "FM128");
 }
@@ -386,16 +385,15 @@ TEST(PeerConfigTest, CheckNamesThePartiesThatDiffer) {
 
 json ClusterEnvelope(const std::string& self, uint16_t alice_port, uint16_t bob_port) {
   json e = LocalEnvelope();
-  e["sf_init_config"] = {
-      {"address", "127.0.0.1:7701"},
-      {"cluster_config",
-       {{"parties",
-         {{"alice", {{"address", "127.0.0.1:" + std::to_string(alice_port)}}},
-          {"bob", {{"address", "127.0.0.1:" + std::to_string(bob_port)}}}}},
-        {"self_party", self}}},
-      {"connect_timeout_ms", 10'000},
-      {"recv_timeout_ms", 20'000},
-      {"connect_retry_interval_ms", 20}};
+  e["sf_init_config"] = {{"address", "127.0.0.1:7701"},
+                         {"cluster_config",
+                          {{"parties",
+                            {{"alice", {{"address", "127.0.0.1:" + std::to_string(alice_port)}}},
+                             {"bob", {{"address", "127.0.0.1:" + std::to_string(bob_port)}}}}},
+                           {"self_party", self}}},
+                         {"connect_timeout_ms", 10'000},
+                         {"recv_timeout_ms", 20'000},
+                         {"connect_retry_interval_ms", 20}};
   return e;
 }
 

@@ -84,8 +84,8 @@ tasks::TaskType SumType() {
 tasks::TaskType FilesType() {
   tasks::TaskType t;
   t.name = "files";
-  t.path_fields = {{"input_paths", true, false}, {"output_paths", true, true},
-                   {"report_path", false, true}};
+  t.path_fields = {
+      {"input_paths", true, false}, {"output_paths", true, true}, {"report_path", false, true}};
   t.run = [](tasks::PartyRun& run) -> StatusOr<json> {
     return json{{"input_paths", run.task_config.value("input_paths", json())},
                 {"report_path", run.task_config.value("report_path", json())}};

@@ -73,7 +73,9 @@ PsiConfig ReadConfig(const json& cfg, const std::vector<std::string>& parties, P
   const std::set<std::string> party_set(parties.begin(), parties.end());
   auto check_parties = [&](const std::string& field, const std::set<std::string>& got) {
     for (const auto& p : parties) {
-      if (!got.count(p)) problems.Add("task_config." + field, "party_mismatch", "has no entry for party '" + p + "'");
+      if (!got.count(p))
+        problems.Add("task_config." + field, "party_mismatch",
+                     "has no entry for party '" + p + "'");
     }
     for (const auto& p : got) {
       if (!party_set.count(p)) {
@@ -93,9 +95,10 @@ PsiConfig ReadConfig(const json& cfg, const std::vector<std::string>& parties, P
     size_t arity = keys->begin()->second.size();
     for (const auto& [p, cols] : *keys) {
       if (cols.size() != arity) {
-        problems.Add("task_config.keys." + p, "key_arity_mismatch",
-                     fmt::format("has {} key columns, but '{}' has {}; every party needs the same number",
-                                 cols.size(), keys->begin()->first, arity));
+        problems.Add(
+            "task_config.keys." + p, "key_arity_mismatch",
+            fmt::format("has {} key columns, but '{}' has {}; every party needs the same number",
+                        cols.size(), keys->begin()->first, arity));
       }
     }
   }
@@ -115,7 +118,8 @@ PsiConfig ReadConfig(const json& cfg, const std::vector<std::string>& parties, P
   }
   if (receiver) {
     if (!party_set.count(*receiver)) {
-      problems.Add("task_config.receiver", "unknown_party", "receiver '" + *receiver + "' is not a party");
+      problems.Add("task_config.receiver", "unknown_party",
+                   "receiver '" + *receiver + "' is not a party");
     }
     c.receiver = *receiver;
   } else if (!parties.empty()) {
@@ -126,10 +130,12 @@ PsiConfig ReadConfig(const json& cfg, const std::vector<std::string>& parties, P
   if (protocol) {
     if (std::count(kLaterProtocols.begin(), kLaterProtocols.end(), *protocol)) {
       problems.Add("task_config.protocol", "protocol_not_supported",
-                   "'" + *protocol + "' is not supported yet; use one of: " + fmt::format("{}", fmt::join(kEcdhProtocols, ", ")));
+                   "'" + *protocol + "' is not supported yet; use one of: " +
+                       fmt::format("{}", fmt::join(kEcdhProtocols, ", ")));
     } else if (!std::count(kEcdhProtocols.begin(), kEcdhProtocols.end(), *protocol)) {
       problems.Add("task_config.protocol", "invalid_value",
-                   "'" + *protocol + "' is not a PSI protocol; use one of: " + fmt::format("{}", fmt::join(kEcdhProtocols, ", ")));
+                   "'" + *protocol + "' is not a PSI protocol; use one of: " +
+                       fmt::format("{}", fmt::join(kEcdhProtocols, ", ")));
     } else {
       c.protocol = *protocol;
     }
@@ -165,8 +171,8 @@ void Validate(const json& cfg, const TaskEnv& env, Problems& problems) {
 json PeerConfig(const json& cfg) {
   // Everything both sides must agree on; paths and column names are private to each party.
   json p = json::object();
-  for (const char* k : {"receiver", "protocol", "broadcast_result", "sort", "join_type", "left_side",
-                        "allow_duplicated_keys", "allow_empty_result", "batch_size"}) {
+  for (const char* k : {"receiver", "protocol", "broadcast_result", "sort", "join_type",
+                        "left_side", "allow_duplicated_keys", "allow_empty_result", "batch_size"}) {
     if (cfg.contains(k)) p[k] = cfg[k];
   }
   if (cfg.contains("keys") && cfg["keys"].is_object()) {
@@ -244,9 +250,10 @@ StatusOr<InputScan> ScanInput(const std::string& path, const std::vector<std::st
         scan.sort_keys.push_back(std::move(sk));
       }
       if (!allow_duplicates && !seen.insert(crypto::Blake2b128(key.key(0))).second) {
-        return ParameterError("duplicate_keys",
-                              fmt::format("{} line {}: duplicate key, and allow_duplicated_keys is false",
-                                          path, row.line()));
+        return ParameterError(
+            "duplicate_keys",
+            fmt::format("{} line {}: duplicate key, and allow_duplicated_keys is false", path,
+                        row.line()));
       }
     }
   }
@@ -274,7 +281,8 @@ Status DecodeVerdict(const Buffer& b, const std::string& party, int64_t* count) 
   }
   if (ok) return Status();
   // The peer's own error, re-raised here so every party fails with the same cause.
-  ErrorType t = type == "ParameterValidationError" ? ErrorType::kParameterValidation : ErrorType::kAlgorithm;
+  ErrorType t =
+      type == "ParameterValidationError" ? ErrorType::kParameterValidation : ErrorType::kAlgorithm;
   return Status(t, code, "input of party '" + party + "': " + message);
 }
 
@@ -315,7 +323,8 @@ Status SendRows(link::Context& ctx, size_t to, const psi::PartyRows& rows, int64
   size_t chunk = 0;
   for (size_t begin = 0; begin < n || (n == 0 && chunk == 0); begin += kPlanChunkRows, ++chunk) {
     size_t end = std::min(n, begin + kPlanChunkRows);
-    VEIL_RETURN_IF_ERROR(ctx.Send(to, "psi/rows/" + std::to_string(chunk), EncodeRows(rows, intersection, begin, end)));
+    VEIL_RETURN_IF_ERROR(ctx.Send(to, "psi/rows/" + std::to_string(chunk),
+                                  EncodeRows(rows, intersection, begin, end)));
     if (n == 0) break;
   }
   return Status();
@@ -374,7 +383,8 @@ StatusOr<json> Run(PartyRun& run) {
 
   // 1. Precheck: scan the own input, then everyone learns everyone's verdict and size.
   progress("precheck", 0.0);
-  StatusOr<InputScan> scan = ScanInput(cfg.input_paths.at(self), cfg.keys.at(self), cfg.sort, cfg.allow_duplicates);
+  StatusOr<InputScan> scan =
+      ScanInput(cfg.input_paths.at(self), cfg.keys.at(self), cfg.sort, cfg.allow_duplicates);
   VEIL_ASSIGN_OR_RETURN(auto verdicts, ctx.AllGather("psi/precheck", EncodeVerdict(scan)));
   if (!scan.ok()) return scan.status();
   std::vector<int64_t> counts(parties.size());
@@ -402,11 +412,13 @@ StatusOr<json> Run(PartyRun& run) {
     if (cfg.sort) {
       order.resize(scan->records.size());
       std::iota(order.begin(), order.end(), 0);
-      std::stable_sort(order.begin(), order.end(),
-                       [&](int64_t a, int64_t b) { return scan->sort_keys[a] < scan->sort_keys[b]; });
+      std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+        return scan->sort_keys[a] < scan->sort_keys[b];
+      });
     }
     const size_t left = *ctx.RankOf(cfg.left_side);
-    VEIL_ASSIGN_OR_RETURN(auto plan, psi::PlanJoin(cfg.join, receiver, left, masked.fingerprints, order));
+    VEIL_ASSIGN_OR_RETURN(auto plan,
+                          psi::PlanJoin(cfg.join, receiver, left, masked.fingerprints, order));
     masked.fingerprints.clear();
     intersection = 0;
     if (psi::IsAligned(cfg.join)) {
@@ -419,10 +431,12 @@ StatusOr<json> Run(PartyRun& run) {
       // difference: the receiver's rows whose key the other party has.
       intersection = counts[receiver] - static_cast<int64_t>(plan[receiver].rows.size());
     }
-    for (size_t p = 0; p < plan.size(); ++p) output_counts[p] = static_cast<int64_t>(plan[p].rows.size());
+    for (size_t p = 0; p < plan.size(); ++p)
+      output_counts[p] = static_cast<int64_t>(plan[p].rows.size());
     if (!cfg.allow_empty && plan[receiver].rows.empty()) {
       // Tell the peers too, so that they fail with the same reason instead of a lost link.
-      Status empty = AlgorithmError("empty_result", "the PSI result is empty and allow_empty_result is false");
+      Status empty =
+          AlgorithmError("empty_result", "the PSI result is empty and allow_empty_result is false");
       if (cfg.broadcast) {
         for (size_t p = 0; p < plan.size(); ++p) {
           if (p != receiver) VEIL_RETURN_IF_ERROR(SendRows(ctx, p, psi::PartyRows{}, -2));
@@ -440,7 +454,8 @@ StatusOr<json> Run(PartyRun& run) {
   } else if (cfg.broadcast) {
     VEIL_ASSIGN_OR_RETURN(mine, RecvRows(ctx, receiver, &intersection));
     if (intersection == -2) {
-      return AlgorithmError("empty_result", "the PSI result is empty and allow_empty_result is false");
+      return AlgorithmError("empty_result",
+                            "the PSI result is empty and allow_empty_result is false");
     }
     have_rows = true;
   }
@@ -449,7 +464,8 @@ StatusOr<json> Run(PartyRun& run) {
   // 4. Outputs.
   if (have_rows) {
     if (cfg.sort) SortTail(mine.rows, mine.local_sort_from, scan->sort_keys);
-    VEIL_RETURN_IF_ERROR(WriteOutput(cfg.input_paths.at(self), cfg.output_paths.at(self), *scan, mine.rows));
+    VEIL_RETURN_IF_ERROR(
+        WriteOutput(cfg.input_paths.at(self), cfg.output_paths.at(self), *scan, mine.rows));
   }
   progress("output", 1.0);
 
@@ -457,7 +473,8 @@ StatusOr<json> Run(PartyRun& run) {
   for (size_t p = 0; p < parties.size(); ++p) {
     // -1 where this party does not know the figure (a non-receiver without broadcast).
     int64_t output_count = output_counts[p];
-    if (!is_receiver && p == ctx.rank() && have_rows) output_count = static_cast<int64_t>(mine.rows.size());
+    if (!is_receiver && p == ctx.rank() && have_rows)
+      output_count = static_cast<int64_t>(mine.rows.size());
     reports.push_back({{"party", parties[p]},
                        {"original_count", counts[p]},
                        {"intersection_count", intersection},

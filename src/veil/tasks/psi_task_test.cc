@@ -1,11 +1,11 @@
 #include "veil/tasks/psi_task.h"
 
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <random>
+
+#include <gtest/gtest.h>
 
 #include "veil/data/csv.h"
 #include "veil/psi/psi_test_util.h"
@@ -22,8 +22,9 @@ using psi::testutil::Keys;
 class PsiTaskTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("veil_psi_task_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("veil_psi_task_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -43,7 +44,8 @@ class PsiTaskTest : public ::testing::Test {
     return path;
   }
 
-  json Config(const std::vector<std::string>& parties, const std::vector<Keys>& keys, size_t ncols) {
+  json Config(const std::vector<std::string>& parties, const std::vector<Keys>& keys,
+              size_t ncols) {
     json cfg = {{"task_type", "psi"}};
     for (size_t p = 0; p < parties.size(); ++p) {
       json cols = json::array();
@@ -80,7 +82,8 @@ class PsiTaskTest : public ::testing::Test {
   }
 
   // Output rows as "p:row" tuples (aligned joins) or per-party "p:row" (difference).
-  std::vector<std::vector<std::string>> ReadPlan(const json& cfg, const std::vector<std::string>& parties,
+  std::vector<std::vector<std::string>> ReadPlan(const json& cfg,
+                                                 const std::vector<std::string>& parties,
                                                  JoinType type) {
     std::vector<std::vector<std::string>> cols(parties.size());
     for (size_t p = 0; p < parties.size(); ++p) {
@@ -100,9 +103,11 @@ class PsiTaskTest : public ::testing::Test {
     }
     std::vector<std::vector<std::string>> out;
     if (type == JoinType::kDifference) {
-      for (auto& c : cols) for (auto& v : c) out.push_back({v});
+      for (auto& c : cols)
+        for (auto& v : c) out.push_back({v});
     } else {
-      for (size_t p = 1; p < parties.size(); ++p) EXPECT_EQ(cols[p].size(), cols[0].size()) << "outputs not aligned";
+      for (size_t p = 1; p < parties.size(); ++p)
+        EXPECT_EQ(cols[p].size(), cols[0].size()) << "outputs not aligned";
       for (size_t k = 0; k < cols[0].size(); ++k) {
         std::vector<std::string> row;
         for (auto& c : cols) row.push_back(k < c.size() ? c[k] : "?");
@@ -131,7 +136,8 @@ TEST_P(PsiJoinTest, MatchesPlaintextJoinOnRandomData) {
   parties.resize(c.parties);
   std::mt19937_64 rng(c.parties * 31 + c.receiver + c.key_cols * 7 + c.join.size());
   std::vector<Keys> keys;
-  for (size_t p = 0; p < c.parties; ++p) keys.push_back(psi::testutil::RandomKeys(rng, 150 + rng() % 100, 220, c.key_cols));
+  for (size_t p = 0; p < c.parties; ++p)
+    keys.push_back(psi::testutil::RandomKeys(rng, 150 + rng() % 100, 220, c.key_cols));
   json cfg = Config(parties, keys, c.key_cols);
   cfg["receiver"] = parties[c.receiver];
   cfg["broadcast_result"] = true;
@@ -149,18 +155,18 @@ TEST_P(PsiJoinTest, MatchesPlaintextJoinOnRandomData) {
   for (auto& r : res) EXPECT_EQ((*r)["intersection_count"], rr["intersection_count"]);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Joins, PsiJoinTest,
-    ::testing::Values(Case{"inner_join", 2, 0, 1}, Case{"inner_join", 2, 1, 2},
-                      Case{"inner_join", 3, 0, 1}, Case{"inner_join", 3, 2, 2},
-                      Case{"left_join", 2, 0, 1}, Case{"left_join", 2, 1, 1},
-                      Case{"right_join", 2, 0, 2}, Case{"full_join", 2, 0, 1},
-                      Case{"full_join", 2, 1, 1}, Case{"difference", 2, 0, 1},
-                      Case{"difference", 2, 1, 2}),
-    [](const auto& info) {
-      return info.param.join + "_" + std::to_string(info.param.parties) + "p_r" +
-             std::to_string(info.param.receiver) + "_k" + std::to_string(info.param.key_cols);
-    });
+INSTANTIATE_TEST_SUITE_P(Joins, PsiJoinTest,
+                         ::testing::Values(Case{"inner_join", 2, 0, 1}, Case{"inner_join", 2, 1, 2},
+                                           Case{"inner_join", 3, 0, 1}, Case{"inner_join", 3, 2, 2},
+                                           Case{"left_join", 2, 0, 1}, Case{"left_join", 2, 1, 1},
+                                           Case{"right_join", 2, 0, 2}, Case{"full_join", 2, 0, 1},
+                                           Case{"full_join", 2, 1, 1}, Case{"difference", 2, 0, 1},
+                                           Case{"difference", 2, 1, 2}),
+                         [](const auto& info) {
+                           return info.param.join + "_" + std::to_string(info.param.parties) +
+                                  "p_r" + std::to_string(info.param.receiver) + "_k" +
+                                  std::to_string(info.param.key_cols);
+                         });
 
 TEST_F(PsiTaskTest, OnlyReceiverWritesWithoutBroadcast) {
   std::vector<std::string> parties = {"alice", "bob"};
@@ -273,30 +279,59 @@ TEST_F(PsiTaskTest, EveryValidationRule) {
   std::vector<Bad> cases = {
       {"missing keys", [](json& c) { c.erase("keys"); }, "task_config.keys", "missing_field"},
       {"keys not dict", [](json& c) { c["keys"] = "id"; }, "task_config.keys", "wrong_type"},
-      {"empty key list", [](json& c) { c["keys"]["bob"] = json::array(); }, "task_config.keys.bob", "empty_value"},
-      {"key not string", [](json& c) { c["keys"]["bob"] = {1}; }, "task_config.keys.bob[0]", "wrong_type"},
-      {"duplicate key col", [](json& c) { c["keys"]["bob"] = {"a", "a"}; c["keys"]["alice"] = {"x", "y"}; }, "task_config.keys.bob[1]", "invalid_value"},
-      {"party missing in keys", [](json& c) { c["keys"].erase("bob"); }, "task_config.keys", "party_mismatch"},
-      {"unknown party", [](json& c) { c["keys"]["eve"] = {"id"}; }, "task_config.keys.eve", "unknown_party"},
-      {"arity", [](json& c) { c["keys"]["bob"] = {"a", "b"}; }, "task_config.keys.bob", "key_arity_mismatch"},
-      {"missing input", [](json& c) { c.erase("input_paths"); }, "task_config.input_paths", "missing_field"},
-      {"empty path", [](json& c) { c["input_paths"]["bob"] = ""; }, "task_config.input_paths.bob", "empty_value"},
-      {"input party missing", [](json& c) { c["input_paths"].erase("alice"); }, "task_config.input_paths", "party_mismatch"},
-      {"missing output", [](json& c) { c.erase("output_paths"); }, "task_config.output_paths", "missing_field"},
-      {"output = input", [](json& c) { c["output_paths"]["bob"] = "/d/b.csv"; }, "task_config.output_paths.bob", "output_overwrites_input"},
-      {"receiver unknown", [](json& c) { c["receiver"] = "eve"; }, "task_config.receiver", "unknown_party"},
+      {"empty key list", [](json& c) { c["keys"]["bob"] = json::array(); }, "task_config.keys.bob",
+       "empty_value"},
+      {"key not string", [](json& c) { c["keys"]["bob"] = {1}; }, "task_config.keys.bob[0]",
+       "wrong_type"},
+      {"duplicate key col",
+       [](json& c) {
+         c["keys"]["bob"] = {"a", "a"};
+         c["keys"]["alice"] = {"x", "y"};
+       },
+       "task_config.keys.bob[1]", "invalid_value"},
+      {"party missing in keys", [](json& c) { c["keys"].erase("bob"); }, "task_config.keys",
+       "party_mismatch"},
+      {"unknown party", [](json& c) { c["keys"]["eve"] = {"id"}; }, "task_config.keys.eve",
+       "unknown_party"},
+      {"arity",
+       [](json& c) {
+         c["keys"]["bob"] = {"a", "b"};
+       },
+       "task_config.keys.bob", "key_arity_mismatch"},
+      {"missing input", [](json& c) { c.erase("input_paths"); }, "task_config.input_paths",
+       "missing_field"},
+      {"empty path", [](json& c) { c["input_paths"]["bob"] = ""; }, "task_config.input_paths.bob",
+       "empty_value"},
+      {"input party missing", [](json& c) { c["input_paths"].erase("alice"); },
+       "task_config.input_paths", "party_mismatch"},
+      {"missing output", [](json& c) { c.erase("output_paths"); }, "task_config.output_paths",
+       "missing_field"},
+      {"output = input", [](json& c) { c["output_paths"]["bob"] = "/d/b.csv"; },
+       "task_config.output_paths.bob", "output_overwrites_input"},
+      {"receiver unknown", [](json& c) { c["receiver"] = "eve"; }, "task_config.receiver",
+       "unknown_party"},
       {"receiver type", [](json& c) { c["receiver"] = 1; }, "task_config.receiver", "wrong_type"},
-      {"kkrt later", [](json& c) { c["protocol"] = "KKRT_PSI_2PC"; }, "task_config.protocol", "protocol_not_supported"},
-      {"rr22 later", [](json& c) { c["protocol"] = "PROTOCOL_RR22"; }, "task_config.protocol", "protocol_not_supported"},
-      {"bad protocol", [](json& c) { c["protocol"] = "FOO"; }, "task_config.protocol", "invalid_value"},
-      {"3pc with 2", [](json& c) { c["protocol"] = "ECDH_PSI_3PC"; }, "task_config.protocol", "party_count_mismatch"},
-      {"bad join", [](json& c) { c["join_type"] = "cross_join"; }, "task_config.join_type", "invalid_value"},
-      {"left_side unknown", [](json& c) { c["left_side"] = "eve"; }, "task_config.left_side", "unknown_party"},
-      {"broadcast type", [](json& c) { c["broadcast_result"] = "yes"; }, "task_config.broadcast_result", "wrong_type"},
+      {"kkrt later", [](json& c) { c["protocol"] = "KKRT_PSI_2PC"; }, "task_config.protocol",
+       "protocol_not_supported"},
+      {"rr22 later", [](json& c) { c["protocol"] = "PROTOCOL_RR22"; }, "task_config.protocol",
+       "protocol_not_supported"},
+      {"bad protocol", [](json& c) { c["protocol"] = "FOO"; }, "task_config.protocol",
+       "invalid_value"},
+      {"3pc with 2", [](json& c) { c["protocol"] = "ECDH_PSI_3PC"; }, "task_config.protocol",
+       "party_count_mismatch"},
+      {"bad join", [](json& c) { c["join_type"] = "cross_join"; }, "task_config.join_type",
+       "invalid_value"},
+      {"left_side unknown", [](json& c) { c["left_side"] = "eve"; }, "task_config.left_side",
+       "unknown_party"},
+      {"broadcast type", [](json& c) { c["broadcast_result"] = "yes"; },
+       "task_config.broadcast_result", "wrong_type"},
       {"sort type", [](json& c) { c["sort"] = 1; }, "task_config.sort", "wrong_type"},
-      {"dup type", [](json& c) { c["allow_duplicated_keys"] = "no"; }, "task_config.allow_duplicated_keys", "wrong_type"},
-      {"batch range", [](json& c) { c["batch_size"] = 0; }, "task_config.batch_size", "out_of_range"},
-      {"unknown field", [](json& c) { c["receiver_party"] = "bob"; }, "task_config.receiver_party", "unknown_field"},
+      {"dup type", [](json& c) { c["allow_duplicated_keys"] = "no"; },
+       "task_config.allow_duplicated_keys", "wrong_type"},
+      {"batch range", [](json& c) { c["batch_size"] = 0; }, "task_config.batch_size",
+       "out_of_range"},
+      {"unknown field", [](json& c) { c["receiver_party"] = "bob"; }, "task_config.receiver_party",
+       "unknown_field"},
   };
   const TaskType type = PsiTaskType();
   TaskEnv env;

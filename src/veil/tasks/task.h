@@ -26,17 +26,18 @@ namespace veil::tasks {
 
 // Facts about the execution known before any network traffic.
 struct TaskEnv {
-  std::vector<std::string> parties;        // from sf_init_config, in rank order
-  std::optional<std::string> self_party;   // cluster mode: this process's party; local: nullopt
-  std::string data_root;                   // DATA_PATH; empty = paths unrestricted
-  bool has_spu = false;                    // spu_config present and enabled
+  std::vector<std::string> parties;       // from sf_init_config, in rank order
+  std::optional<std::string> self_party;  // cluster mode: this process's party; local: nullopt
+  std::string data_root;                  // DATA_PATH; empty = paths unrestricted
+  bool has_spu = false;                   // spu_config present and enabled
   bool has_heu = false;
 };
 
 // Progress reported by a running task: a stage name, a fraction in [0, 1] of the task's own
 // work, and free-form data. Forwarded as RUNNING status events (stage names in python-worker §3
 // for the skeleton; tasks use "computation_progress" for their own phases).
-using ProgressFn = std::function<void(const std::string& stage, double progress, nlohmann::json data)>;
+using ProgressFn =
+    std::function<void(const std::string& stage, double progress, nlohmann::json data)>;
 
 // One party's run of a task.
 struct PartyRun {
@@ -49,9 +50,9 @@ struct PartyRun {
 // A path field of task_config that the runtime checks against DATA_PATH (security layer) and
 // that only the owning party touches.
 struct PathField {
-  std::string name;      // e.g. "input_paths"
-  bool party_keyed;      // {party: path} (true) or a single string (false)
-  bool is_output;        // written (parent directories created) vs read (must exist)
+  std::string name;  // e.g. "input_paths"
+  bool party_keyed;  // {party: path} (true) or a single string (false)
+  bool is_output;    // written (parent directories created) vs read (must exist)
 };
 
 struct TaskType {
