@@ -1,0 +1,252 @@
+#include "veil/base/external_sort.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <queue>
+
+#include "veil/base/random.h"
+
+namespace veil {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Bytes of buffered I/O per run file while merging.
+constexpr size_t kRunIoBytes = size_t{1} << 20;
+// Per-record bookkeeping in memory besides the bytes themselves.
+constexpr size_t kIndexOverheadBytes = sizeof(std::pair<uint64_t, uint32_t>);
+
+Status IoError(const std::string& what, const std::string& path) {
+  return ResourceError("temp_io", what + " '" + path + "': " + std::strerror(errno));
+}
+
+// A run file: records as [u32 length][bytes]…
+class RunWriter {
+ public:
+  static StatusOr<std::unique_ptr<RunWriter>> Open(const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (!f) return IoError("cannot create", path);
+    auto w = std::unique_ptr<RunWriter>(new RunWriter(path, f));
+    std::setvbuf(f, nullptr, _IOFBF, kRunIoBytes);
+    return w;
+  }
+  ~RunWriter() {
+    if (f_) std::fclose(f_);
+  }
+  Status Write(std::string_view rec) {
+    const uint32_t n = static_cast<uint32_t>(rec.size());
+    if (std::fwrite(&n, sizeof n, 1, f_) != 1 || (n && std::fwrite(rec.data(), 1, n, f_) != n)) {
+      return IoError("cannot write", path_);
+    }
+    return Status();
+  }
+  Status Close() {
+    int rc = std::fclose(f_);
+    f_ = nullptr;
+    return rc == 0 ? Status() : IoError("cannot close", path_);
+  }
+
+ private:
+  RunWriter(std::string path, std::FILE* f) : path_(std::move(path)), f_(f) {}
+  std::string path_;
+  std::FILE* f_;
+};
+
+class RunReader {
+ public:
+  static StatusOr<std::unique_ptr<RunReader>> Open(const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) return IoError("cannot open", path);
+    std::setvbuf(f, nullptr, _IOFBF, kRunIoBytes);
+    return std::unique_ptr<RunReader>(new RunReader(path, f));
+  }
+  ~RunReader() {
+    if (f_) std::fclose(f_);
+  }
+  // Loads the next record into current(); false at the end.
+  StatusOr<bool> Advance() {
+    uint32_t n;
+    if (std::fread(&n, sizeof n, 1, f_) != 1) {
+      if (std::feof(f_)) return false;
+      return IoError("cannot read", path_);
+    }
+    cur_.resize(n);
+    if (n && std::fread(cur_.data(), 1, n, f_) != n) return IoError("truncated run", path_);
+    return true;
+  }
+  std::string_view current() const { return cur_; }
+
+ private:
+  RunReader(std::string path, std::FILE* f) : path_(std::move(path)), f_(f) {}
+  std::string path_;
+  std::FILE* f_;
+  std::string cur_;
+};
+
+void RemoveFiles(const std::vector<std::string>& paths) {
+  std::error_code ec;
+  for (const auto& p : paths) fs::remove(p, ec);
+}
+
+// k-way merge of run files; ties go to the lower run index, which keeps the sort stable because
+// runs are numbered in input order.
+class MergeStream : public SortedStream {
+ public:
+  static StatusOr<std::unique_ptr<MergeStream>> Open(std::vector<std::string> runs,
+                                                     ExternalSorter::Less less) {
+    auto m = std::unique_ptr<MergeStream>(new MergeStream(std::move(runs), std::move(less)));
+    for (size_t i = 0; i < m->runs_.size(); ++i) {
+      VEIL_ASSIGN_OR_RETURN(auto r, RunReader::Open(m->runs_[i]));
+      m->readers_.push_back(std::move(r));
+      VEIL_ASSIGN_OR_RETURN(bool any, m->readers_.back()->Advance());
+      if (any) m->heap_.push(i);
+    }
+    return m;
+  }
+  ~MergeStream() override {
+    readers_.clear();
+    RemoveFiles(runs_);
+  }
+
+  StatusOr<std::optional<std::string_view>> Next() override {
+    if (pending_ != kNone) {
+      VEIL_ASSIGN_OR_RETURN(bool any, readers_[pending_]->Advance());
+      if (any) heap_.push(pending_);
+      pending_ = kNone;
+    }
+    if (heap_.empty()) return std::optional<std::string_view>();
+    pending_ = heap_.top();
+    heap_.pop();
+    return std::optional<std::string_view>(readers_[pending_]->current());
+  }
+
+ private:
+  static constexpr size_t kNone = static_cast<size_t>(-1);
+  struct Greater {
+    MergeStream* self;
+    bool operator()(size_t a, size_t b) const {
+      auto ra = self->readers_[a]->current(), rb = self->readers_[b]->current();
+      if (self->less_(rb, ra)) return true;
+      if (self->less_(ra, rb)) return false;
+      return a > b;
+    }
+  };
+  MergeStream(std::vector<std::string> runs, ExternalSorter::Less less)
+      : runs_(std::move(runs)), less_(std::move(less)), heap_(Greater{this}) {}
+
+  std::vector<std::string> runs_;
+  ExternalSorter::Less less_;
+  std::vector<std::unique_ptr<RunReader>> readers_;
+  std::priority_queue<size_t, std::vector<size_t>, Greater> heap_;
+  size_t pending_ = kNone;
+};
+
+// Streams the in-memory buffer when everything fit (no run was written).
+class MemoryStream : public SortedStream {
+ public:
+  MemoryStream(std::string arena, std::vector<std::pair<uint64_t, uint32_t>> index)
+      : arena_(std::move(arena)), index_(std::move(index)) {}
+  StatusOr<std::optional<std::string_view>> Next() override {
+    if (pos_ == index_.size()) return std::optional<std::string_view>();
+    const auto [off, len] = index_[pos_++];
+    return std::optional<std::string_view>(std::string_view(arena_).substr(off, len));
+  }
+
+ private:
+  std::string arena_;
+  std::vector<std::pair<uint64_t, uint32_t>> index_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<ExternalSorter>> ExternalSorter::Create(ExternalSortOptions options,
+                                                                 Less less) {
+  if (options.temp_dir.empty()) options.temp_dir = fs::temp_directory_path().string();
+  std::error_code ec;
+  if (!fs::is_directory(options.temp_dir, ec)) {
+    return ResourceError("temp_io",
+                         "temporary directory '" + options.temp_dir + "' does not exist");
+  }
+  options.memory_budget_bytes = std::max<size_t>(options.memory_budget_bytes, 4096);
+  return std::unique_ptr<ExternalSorter>(new ExternalSorter(std::move(options), std::move(less)));
+}
+
+ExternalSorter::~ExternalSorter() { RemoveFiles(runs_); }
+
+Status ExternalSorter::Add(std::string_view record) {
+  if (record.size() > UINT32_MAX) return InternalError("record_too_large", "record over 4 GiB");
+  index_.emplace_back(arena_.size(), static_cast<uint32_t>(record.size()));
+  arena_.append(record);
+  ++records_;
+  if (arena_.size() + index_.size() * kIndexOverheadBytes >= options_.memory_budget_bytes) {
+    return FlushRun();
+  }
+  return Status();
+}
+
+Status ExternalSorter::FlushRun() {
+  if (index_.empty()) return Status();
+  const std::string_view arena(arena_);
+  std::stable_sort(index_.begin(), index_.end(), [&](const auto& a, const auto& b) {
+    return less_(arena.substr(a.first, a.second), arena.substr(b.first, b.second));
+  });
+  const std::string path =
+      (fs::path(options_.temp_dir) / ("veil-sort-" + RandomUuid() + ".run")).string();
+  runs_.push_back(path);
+  VEIL_ASSIGN_OR_RETURN(auto w, RunWriter::Open(path));
+  for (const auto& [off, len] : index_) VEIL_RETURN_IF_ERROR(w->Write(arena.substr(off, len)));
+  VEIL_RETURN_IF_ERROR(w->Close());
+  arena_.clear();
+  arena_.shrink_to_fit();
+  index_.clear();
+  index_.shrink_to_fit();
+  return Status();
+}
+
+StatusOr<std::unique_ptr<SortedStream>> ExternalSorter::Finish() {
+  if (runs_.empty()) {
+    const std::string_view arena(arena_);
+    std::stable_sort(index_.begin(), index_.end(), [&](const auto& a, const auto& b) {
+      return less_(arena.substr(a.first, a.second), arena.substr(b.first, b.second));
+    });
+    return std::unique_ptr<SortedStream>(new MemoryStream(std::move(arena_), std::move(index_)));
+  }
+  VEIL_RETURN_IF_ERROR(FlushRun());
+  std::vector<std::string> runs = std::move(runs_);
+  runs_.clear();
+  // Multi-pass: merge groups of kMaxMergeFanIn runs into new runs until one pass suffices.
+  while (runs.size() > kMaxMergeFanIn) {
+    std::vector<std::string> next;
+    for (size_t i = 0; i < runs.size(); i += kMaxMergeFanIn) {
+      std::vector<std::string> group(runs.begin() + i,
+                                     runs.begin() + std::min(runs.size(), i + kMaxMergeFanIn));
+      const std::string path =
+          (fs::path(options_.temp_dir) / ("veil-sort-" + RandomUuid() + ".run")).string();
+      next.push_back(path);
+      auto merged = MergeStream::Open(group, less_);
+      if (!merged.ok()) {
+        RemoveFiles(runs);
+        RemoveFiles(next);
+        return merged.status();
+      }
+      VEIL_ASSIGN_OR_RETURN(auto w, RunWriter::Open(path));
+      while (true) {
+        VEIL_ASSIGN_OR_RETURN(auto rec, (*merged)->Next());
+        if (!rec) break;
+        VEIL_RETURN_IF_ERROR(w->Write(*rec));
+      }
+      VEIL_RETURN_IF_ERROR(w->Close());
+      // The group's files are removed by the MergeStream destructor.
+    }
+    runs = std::move(next);
+  }
+  VEIL_ASSIGN_OR_RETURN(auto stream, MergeStream::Open(runs, less_));
+  return std::unique_ptr<SortedStream>(std::move(stream));
+}
+
+}  // namespace veil
