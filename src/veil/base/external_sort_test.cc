@@ -58,7 +58,9 @@ TEST_P(ExternalSortTest, SortsLikeStdStableSortWithBoundedMemory) {
   auto stream = (*sorter)->Finish();
   ASSERT_TRUE(stream.ok()) << stream.status().ToString();
   EXPECT_EQ(Drain(**stream), expected);
-  if (GetParam() < 100000) EXPECT_GT(runs, 1u);  // small budgets really spill to disk
+  if (GetParam() < 100000) {
+    EXPECT_GT(runs, 1u);  // small budgets really spill to disk
+  }
   stream->reset();
   sorter->reset();
   EXPECT_TRUE(fs::is_empty(dir_)) << "run files left behind";

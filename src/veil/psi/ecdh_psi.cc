@@ -84,13 +84,23 @@ StatusOr<EcdhPsiOutput> RunEcdhPsi(link::Context& ctx, const EcdhPsiOptions& opt
             [](const Duty& a, const Duty& b) { return a.pos < b.pos; });
 
   EcdhPsiOutput out;
-  if (self == recv_rank) {
+  const bool keep = self == recv_rank && !options.on_fingerprints;
+  if (keep) {
     out.fingerprints.resize(n);
     for (size_t p = 0; p < n; ++p) out.fingerprints[p].resize(counts[p]);
   }
-  auto store = [&](size_t stream, int64_t b, const uint8_t* data, int64_t items, size_t stride) {
-    auto& dst = out.fingerprints[stream];
-    for (int64_t j = 0; j < items; ++j) dst[b * bs + j] = Fingerprint::FromBytes(data + j * stride);
+  std::vector<Fingerprint> batch_fps;
+  auto store = [&](size_t stream, int64_t b, const uint8_t* data, int64_t items,
+                   size_t stride) -> Status {
+    if (keep) {
+      auto& dst = out.fingerprints[stream];
+      for (int64_t j = 0; j < items; ++j)
+        dst[b * bs + j] = Fingerprint::FromBytes(data + j * stride);
+      return Status();
+    }
+    batch_fps.resize(items);
+    for (int64_t j = 0; j < items; ++j) batch_fps[j] = Fingerprint::FromBytes(data + j * stride);
+    return options.on_fingerprints(stream, b * bs, batch_fps);
   };
   // Sends masked points onward, or their fingerprints to the receiver after the last masker.
   auto forward = [&](size_t stream, size_t pos, int64_t b, const Buffer& points,
@@ -99,10 +109,7 @@ StatusOr<EcdhPsiOutput> RunEcdhPsi(link::Context& ctx, const EcdhPsiOptions& opt
     if (pos + 1 < m.size()) {
       return ctx.Send(m[pos + 1], Tag(stream, std::to_string(pos + 1), b), points);
     }
-    if (self == recv_rank) {
-      store(stream, b, points.data(), items, kPointBytes);
-      return Status();
-    }
+    if (self == recv_rank) return store(stream, b, points.data(), items, kPointBytes);
     Buffer fp(items * kFingerprintBytes);
     for (int64_t j = 0; j < items; ++j) {
       std::copy_n(points.data() + j * kPointBytes, kFingerprintBytes,
@@ -153,7 +160,7 @@ StatusOr<EcdhPsiOutput> RunEcdhPsi(link::Context& ctx, const EcdhPsiOptions& opt
       const std::string tag = Tag(self, "final", b);
       VEIL_ASSIGN_OR_RETURN(Buffer in, ctx.Recv(maskers[self].back(), tag));
       VEIL_RETURN_IF_ERROR(CheckSize(in, items, kFingerprintBytes, tag));
-      store(self, b, in.data(), items, kFingerprintBytes);
+      VEIL_RETURN_IF_ERROR(store(self, b, in.data(), items, kFingerprintBytes));
     }
     if (options.progress) options.progress(static_cast<double>(b + 1) / max_batches);
   }

@@ -1,18 +1,22 @@
 #include "veil/tasks/psi_task.h"
 
 #include <algorithm>
+#include <cstring>
 #include <numeric>
 #include <set>
-#include <unordered_set>
 
 #include <fmt/format.h>
 
 #include "veil/base/bytes.h"
 #include "veil/base/config_reader.h"
+#include "veil/base/external_sort.h"
+#include "veil/base/temp_dir.h"
 #include "veil/crypto/hash.h"
 #include "veil/data/csv.h"
+#include "veil/data/record_index.h"
 #include "veil/psi/ecdh_psi.h"
 #include "veil/psi/join.h"
+#include "veil/psi/join_builder.h"
 
 namespace veil::tasks {
 
@@ -24,7 +28,10 @@ constexpr int64_t kMaxBatchSize = int64_t{1} << 20;
 // Rows per CSV read while streaming inputs.
 constexpr size_t kReadBatchRows = 8192;
 // Rows per message when the receiver sends row lists.
-constexpr size_t kPlanChunkRows = size_t{1} << 20;
+constexpr size_t kPlanChunkRows = size_t{1} << 16;
+// Memory budget of each external sort (join, duplicate check, trailing-row sort): what bounds a
+// party's memory whatever the input size.
+constexpr size_t kSortMemoryBytes = size_t{64} << 20;
 
 const std::vector<std::string> kEcdhProtocols = {"ECDH_PSI_2PC", "ECDH_PSI_3PC", "ECDH_PSI_NPC",
                                                  "PROTOCOL_ECDH"};
@@ -181,80 +188,126 @@ json PeerConfig(const json& cfg) {
   return p;
 }
 
-// Streams the key columns of a CSV as canonical keys.
+// Reads the key columns of a CSV row by row, as canonical keys (for the protocol) or as sort
+// keys (the values joined by '\0', so byte order is column-by-column order).
+class KeyReader {
+ public:
+  static StatusOr<std::unique_ptr<KeyReader>> Open(const std::string& path,
+                                                   const std::vector<size_t>& columns) {
+    VEIL_ASSIGN_OR_RETURN(auto reader, data::CsvReader::Open(path));
+    return std::unique_ptr<KeyReader>(new KeyReader(std::move(reader), columns));
+  }
+  // The next row, or false at the end. Fills the views of the key columns (valid until the next
+  // call) and the row's record and line.
+  StatusOr<bool> NextRow(std::vector<std::string_view>* cols, data::RecordRef* ref, int64_t* line) {
+    if (pos_ == rows_.num_rows()) {
+      VEIL_ASSIGN_OR_RETURN(bool more, reader_->NextBatch(kReadBatchRows, &rows_));
+      if (!more) return false;
+      pos_ = 0;
+    }
+    auto row = rows_.row(pos_++);
+    cols->resize(columns_.size());
+    for (size_t c = 0; c < columns_.size(); ++c) (*cols)[c] = row[columns_[c]];
+    if (ref) *ref = row.record();
+    if (line) *line = row.line();
+    return true;
+  }
+  static void SortKey(const std::vector<std::string_view>& cols, std::string* out) {
+    out->clear();
+    for (auto c : cols) out->append(c).push_back('\0');
+  }
+
+ private:
+  KeyReader(std::unique_ptr<data::CsvReader> r, std::vector<size_t> columns)
+      : reader_(std::move(r)), columns_(std::move(columns)) {}
+  std::unique_ptr<data::CsvReader> reader_;
+  std::vector<size_t> columns_;
+  data::RowBatch rows_;
+  size_t pos_ = 0;
+};
+
+// The protocol's view of the own input: canonical keys, batch by batch.
 class CsvKeySource : public psi::KeySource {
  public:
-  CsvKeySource(std::unique_ptr<data::CsvReader> reader, std::vector<size_t> columns)
-      : reader_(std::move(reader)), columns_(std::move(columns)) {}
-
+  explicit CsvKeySource(std::unique_ptr<KeyReader> reader) : reader_(std::move(reader)) {}
   StatusOr<size_t> Next(size_t max_items, psi::KeyBatch* out) override {
     out->clear();
-    std::vector<std::string_view> cols(columns_.size());
     while (out->size() < max_items) {
-      VEIL_ASSIGN_OR_RETURN(bool more, reader_->NextBatch(max_items - out->size(), &rows_));
+      VEIL_ASSIGN_OR_RETURN(bool more, reader_->NextRow(&cols_, nullptr, nullptr));
       if (!more) break;
-      for (size_t i = 0; i < rows_.num_rows(); ++i) {
-        auto row = rows_.row(i);
-        for (size_t c = 0; c < columns_.size(); ++c) cols[c] = row[columns_[c]];
-        out->AddKey(cols);
-      }
+      out->AddKey(cols_);
     }
     return out->size();
   }
 
  private:
-  std::unique_ptr<data::CsvReader> reader_;
-  std::vector<size_t> columns_;
-  data::RowBatch rows_;
+  std::unique_ptr<KeyReader> reader_;
+  std::vector<std::string_view> cols_;
 };
 
-// What the first pass over a party's own input learns.
+// What the first pass over a party's own input learns. Per-row state lives on disk.
 struct InputScan {
   std::vector<std::string> header;
   std::vector<size_t> key_columns;
-  std::vector<data::RecordRef> records;  // per data row
-  std::vector<std::string> sort_keys;    // per data row, only when sorting: values joined by '\0'
+  int64_t rows = 0;
+  std::string index_path;  // RecordIndex file: where each row's record is
 };
 
+// Streams the own input once: checks the key columns, writes the record index and, when
+// duplicates are not allowed, finds them with an external sort of key digests (bounded memory).
 StatusOr<InputScan> ScanInput(const std::string& path, const std::vector<std::string>& key_names,
-                              bool keep_sort_keys, bool allow_duplicates) {
+                              bool allow_duplicates, const std::string& temp_dir) {
   VEIL_ASSIGN_OR_RETURN(auto reader, data::CsvReader::Open(path));
   InputScan scan;
   scan.header = reader->header();
   VEIL_ASSIGN_OR_RETURN(scan.key_columns, reader->ResolveColumns(key_names));
-  struct Hash128 {
-    size_t operator()(const std::array<uint8_t, 16>& h) const {
-      size_t v;
-      std::memcpy(&v, h.data(), sizeof v);
-      return v;
-    }
-  };
-  std::unordered_set<std::array<uint8_t, 16>, Hash128> seen;
-  data::RowBatch rows;
+  reader.reset();
+  scan.index_path = temp_dir + "/records.idx";
+  VEIL_ASSIGN_OR_RETURN(auto index, data::RecordIndexWriter::Create(scan.index_path));
+  std::unique_ptr<ExternalSorter> digests;
+  if (!allow_duplicates) {
+    VEIL_ASSIGN_OR_RETURN(digests,
+                          ExternalSorter::Create({temp_dir, kSortMemoryBytes},
+                                                 [](std::string_view a, std::string_view b) {
+                                                   return a.substr(0, 16) < b.substr(0, 16);
+                                                 }));
+  }
+  VEIL_ASSIGN_OR_RETURN(auto keys, KeyReader::Open(path, scan.key_columns));
+  std::vector<std::string_view> cols;
+  data::RecordRef ref;
+  int64_t line = 0;
   psi::KeyBatch key;
-  std::vector<std::string_view> cols(scan.key_columns.size());
+  std::string rec;
   while (true) {
-    VEIL_ASSIGN_OR_RETURN(bool more, reader->NextBatch(kReadBatchRows, &rows));
+    VEIL_ASSIGN_OR_RETURN(bool more, keys->NextRow(&cols, &ref, &line));
     if (!more) break;
-    for (size_t i = 0; i < rows.num_rows(); ++i) {
-      auto row = rows.row(i);
-      scan.records.push_back(row.record());
-      if (!keep_sort_keys && allow_duplicates) continue;
+    VEIL_RETURN_IF_ERROR(index->Add(ref));
+    if (digests) {
       key.clear();
-      for (size_t c = 0; c < cols.size(); ++c) cols[c] = row[scan.key_columns[c]];
       key.AddKey(cols);
-      if (keep_sort_keys) {
-        // Byte order of the values, column by column ('\0' sorts before every character).
-        std::string sk;
-        for (auto c : cols) sk.append(c).push_back('\0');
-        scan.sort_keys.push_back(std::move(sk));
-      }
-      if (!allow_duplicates && !seen.insert(crypto::Blake2b128(key.key(0))).second) {
+      auto d = crypto::Blake2b128(key.key(0));
+      rec.assign(reinterpret_cast<const char*>(d.data()), d.size());
+      rec.append(reinterpret_cast<const char*>(&line), sizeof line);
+      VEIL_RETURN_IF_ERROR(digests->Add(rec));
+    }
+  }
+  scan.rows = index->rows();
+  VEIL_RETURN_IF_ERROR(index->Close());
+  if (digests) {
+    VEIL_ASSIGN_OR_RETURN(auto sorted, digests->Finish());
+    std::string prev;
+    while (true) {
+      VEIL_ASSIGN_OR_RETURN(auto r, sorted->Next());
+      if (!r) break;
+      if (!prev.empty() && r->substr(0, 16) == std::string_view(prev).substr(0, 16)) {
+        int64_t dup_line;
+        std::memcpy(&dup_line, r->data() + 16, sizeof dup_line);
         return ParameterError(
             "duplicate_keys",
             fmt::format("{} line {}: duplicate key, and allow_duplicated_keys is false", path,
-                        row.line()));
+                        dup_line));
       }
+      prev.assign(*r);
     }
   }
   return scan;
@@ -265,7 +318,7 @@ Buffer EncodeVerdict(const StatusOr<InputScan>& scan) {
   Buffer b;
   ByteWriter w(&b);
   w.U8(scan.ok() ? 1 : 0);
-  w.I64(scan.ok() ? static_cast<int64_t>(scan->records.size()) : -1);
+  w.I64(scan.ok() ? scan->rows : -1);
   w.Str(scan.ok() ? "" : std::string(scan.status().type_name()));
   w.Str(scan.ok() ? "" : scan.status().code());
   w.Str(scan.ok() ? "" : scan.status().message());
@@ -281,90 +334,178 @@ Status DecodeVerdict(const Buffer& b, const std::string& party, int64_t* count) 
   }
   if (ok) return Status();
   // The peer's own error, re-raised here so every party fails with the same cause.
-  ErrorType t =
-      type == "ParameterValidationError" ? ErrorType::kParameterValidation : ErrorType::kAlgorithm;
-  return Status(t, code, "input of party '" + party + "': " + message);
+  return Status(ErrorTypeFromName(type), code, "input of party '" + party + "': " + message);
 }
 
-Buffer EncodeRows(const psi::PartyRows& rows, int64_t intersection, size_t begin, size_t end) {
-  Buffer b;
-  ByteWriter w(&b);
-  w.I64(static_cast<int64_t>(rows.rows.size()));
-  w.I64(rows.local_sort_from);
-  w.I64(intersection);
-  w.Raw(rows.rows.data() + begin, (end - begin) * sizeof(int64_t));
-  return b;
-}
-
-// Receives the row list the receiver computed for this party (possibly in several chunks).
-StatusOr<psi::PartyRows> RecvRows(link::Context& ctx, size_t receiver, int64_t* intersection) {
-  psi::PartyRows out;
-  int64_t total = -1;
-  for (int64_t chunk = 0; total < 0 || static_cast<int64_t>(out.rows.size()) < total; ++chunk) {
-    VEIL_ASSIGN_OR_RETURN(Buffer msg, ctx.Recv(receiver, "psi/rows/" + std::to_string(chunk)));
-    ByteReader r(msg);
-    if (!r.I64(&total) || !r.I64(&out.local_sort_from) || !r.I64(intersection) ||
-        r.remaining() % sizeof(int64_t) != 0 || total < 0) {
-      return AlgorithmError("bad_message", "malformed row list from the receiver");
-    }
-    size_t k = r.remaining() / sizeof(int64_t);
-    size_t old = out.rows.size();
-    out.rows.resize(old + k);
-    if (!r.Raw(out.rows.data() + old, k * sizeof(int64_t))) {
-      return AlgorithmError("bad_message", "short row list");
-    }
-    if (total == 0) break;
+// Writes one party's output: its own input records in plan order, an empty row for -1 (aligned
+// joins; skipped for difference). Rows of the trailing block are sorted by this party's keys
+// when `sort` is on, with an external sort (they arrive in row order, so their keys are read
+// with one forward pass over the input).
+class OutputWriter {
+ public:
+  static StatusOr<std::unique_ptr<OutputWriter>> Create(const std::string& input,
+                                                        const std::string& output,
+                                                        const InputScan& scan, bool aligned,
+                                                        bool sort, const std::string& temp_dir) {
+    auto w = std::unique_ptr<OutputWriter>(new OutputWriter(input, aligned, sort, temp_dir, scan));
+    VEIL_ASSIGN_OR_RETURN(w->file_, data::CsvRowFile::Open(input));
+    VEIL_ASSIGN_OR_RETURN(w->index_, data::RecordIndex::Open(scan.index_path));
+    VEIL_ASSIGN_OR_RETURN(w->writer_, data::CsvWriter::Create(output, scan.header));
+    return w;
   }
-  return out;
-}
 
-Status SendRows(link::Context& ctx, size_t to, const psi::PartyRows& rows, int64_t intersection) {
-  const size_t n = rows.rows.size();
-  size_t chunk = 0;
-  for (size_t begin = 0; begin < n || (n == 0 && chunk == 0); begin += kPlanChunkRows, ++chunk) {
-    size_t end = std::min(n, begin + kPlanChunkRows);
-    VEIL_RETURN_IF_ERROR(ctx.Send(to, "psi/rows/" + std::to_string(chunk),
-                                  EncodeRows(rows, intersection, begin, end)));
-    if (n == 0) break;
-  }
-  return Status();
-}
-
-// Writes the party's output: header, then its rows in plan order (-1 = empty row).
-Status WriteOutput(const std::string& input, const std::string& output, const InputScan& scan,
-                   const std::vector<int64_t>& rows) {
-  VEIL_ASSIGN_OR_RETURN(auto file, data::CsvRowFile::Open(input));
-  VEIL_ASSIGN_OR_RETURN(auto writer, data::CsvWriter::Create(output, scan.header));
-  std::vector<data::RecordRef> run;
-  auto flush = [&]() -> Status {
-    if (run.empty()) return Status();
-    Status s = file->CopyRecords(run, writer.get());
-    run.clear();
-    return s;
-  };
-  for (int64_t r : rows) {
-    if (r < 0) {
-      VEIL_RETURN_IF_ERROR(flush());
-      VEIL_RETURN_IF_ERROR(writer->WriteEmptyRow());
-      continue;
+  Status Add(int64_t row, bool tail) {
+    if (row < 0) {
+      if (!aligned_) return Status();
+      VEIL_RETURN_IF_ERROR(Flush());
+      ++rows_;
+      return writer_->WriteEmptyRow();
     }
-    if (r >= static_cast<int64_t>(scan.records.size())) {
+    if (row >= index_->rows())
       return AlgorithmError("bad_row_index", "row index out of range in the join plan");
-    }
-    run.push_back(scan.records[r]);
-    if (run.size() >= kReadBatchRows) VEIL_RETURN_IF_ERROR(flush());
+    ++rows_;
+    if (tail && sort_) return AddSortedTail(row);
+    run_.push_back(index_->Get(row));
+    if (run_.size() >= kReadBatchRows) return Flush();
+    return Status();
   }
-  VEIL_RETURN_IF_ERROR(flush());
-  return writer->Finish();
-}
 
-// Sorts rows[from, end) by this party's canonical keys (stable; -1 entries stay in place).
-void SortTail(std::vector<int64_t>& rows, int64_t from, const std::vector<std::string>& keys) {
-  if (keys.empty() || from >= static_cast<int64_t>(rows.size())) return;
-  std::stable_sort(rows.begin() + from, rows.end(), [&](int64_t a, int64_t b) {
-    if (a < 0 || b < 0) return false;
-    return keys[a] < keys[b];
-  });
+  Status Finish() {
+    VEIL_RETURN_IF_ERROR(Flush());
+    if (tail_sorter_) {
+      VEIL_ASSIGN_OR_RETURN(auto sorted, tail_sorter_->Finish());
+      while (true) {
+        VEIL_ASSIGN_OR_RETURN(auto rec, sorted->Next());
+        if (!rec) break;
+        data::RecordRef ref;
+        std::memcpy(&ref, rec->data() + rec->size() - sizeof ref, sizeof ref);
+        run_.push_back(ref);
+        if (run_.size() >= kReadBatchRows) VEIL_RETURN_IF_ERROR(Flush());
+      }
+      VEIL_RETURN_IF_ERROR(Flush());
+    }
+    return writer_->Finish();
+  }
+  int64_t rows() const { return rows_; }
+
+ private:
+  OutputWriter(std::string input, bool aligned, bool sort, std::string temp_dir,
+               const InputScan& scan)
+      : input_(std::move(input)),
+        aligned_(aligned),
+        sort_(sort),
+        temp_dir_(std::move(temp_dir)),
+        key_columns_(scan.key_columns) {}
+
+  Status Flush() {
+    if (run_.empty()) return Status();
+    Status s = file_->CopyRecords(run_, writer_.get());
+    run_.clear();
+    return s;
+  }
+
+  // Record = sort key ‖ RecordRef; ordered by the sort key (stable: ties keep row order).
+  Status AddSortedTail(int64_t row) {
+    if (!tail_sorter_) {
+      VEIL_ASSIGN_OR_RETURN(
+          tail_sorter_,
+          ExternalSorter::Create({temp_dir_, kSortMemoryBytes},
+                                 [](std::string_view a, std::string_view b) {
+                                   return a.substr(0, a.size() - sizeof(data::RecordRef)) <
+                                          b.substr(0, b.size() - sizeof(data::RecordRef));
+                                 }));
+      VEIL_ASSIGN_OR_RETURN(keys_, KeyReader::Open(input_, key_columns_));
+    }
+    if (row < next_key_row_)
+      return InternalError("tail_order", "trailing rows must come in row order");
+    data::RecordRef ref;
+    while (next_key_row_ <= row) {
+      VEIL_ASSIGN_OR_RETURN(bool more, keys_->NextRow(&cols_, &ref, nullptr));
+      if (!more) return AlgorithmError("bad_row_index", "row index beyond the input");
+      ++next_key_row_;
+    }
+    KeyReader::SortKey(cols_, &scratch_);
+    scratch_.append(reinterpret_cast<const char*>(&ref), sizeof ref);
+    return tail_sorter_->Add(scratch_);
+  }
+
+  std::string input_;
+  bool aligned_, sort_;
+  std::string temp_dir_;
+  std::vector<size_t> key_columns_;
+  std::unique_ptr<data::CsvRowFile> file_;
+  std::unique_ptr<data::RecordIndex> index_;
+  std::unique_ptr<data::CsvWriter> writer_;
+  std::vector<data::RecordRef> run_;
+  std::unique_ptr<ExternalSorter> tail_sorter_;
+  std::unique_ptr<KeyReader> keys_;
+  int64_t next_key_row_ = 0;
+  std::vector<std::string_view> cols_;
+  std::string scratch_;
+  int64_t rows_ = 0;
+};
+
+// Row-list messages from the receiver to one party, in order: kRowsMain / kRowsTail chunks of
+// int64 rows, then one kRowsEnd with the intersection count (kEmptyResult when the result is
+// empty and not allowed).
+constexpr uint8_t kRowsMain = 0, kRowsTail = 1, kRowsEnd = 2;
+constexpr int64_t kEmptyResult = -2;
+
+class RowSender {
+ public:
+  RowSender(link::Context& ctx, size_t to) : ctx_(ctx), to_(to) {}
+  Status Add(int64_t row, bool tail) {
+    if (tail != tail_ && !rows_.empty()) VEIL_RETURN_IF_ERROR(Flush());
+    tail_ = tail;
+    rows_.push_back(row);
+    return rows_.size() >= kPlanChunkRows ? Flush() : Status();
+  }
+  Status End(int64_t intersection) {
+    VEIL_RETURN_IF_ERROR(Flush());
+    Buffer b;
+    ByteWriter w(&b);
+    w.U8(kRowsEnd);
+    w.I64(intersection);
+    return ctx_.Send(to_, "psi/rows/" + std::to_string(seq_++), std::move(b));
+  }
+
+ private:
+  Status Flush() {
+    if (rows_.empty()) return Status();
+    Buffer b;
+    ByteWriter w(&b);
+    w.U8(tail_ ? kRowsTail : kRowsMain);
+    w.Raw(rows_.data(), rows_.size() * sizeof(int64_t));
+    rows_.clear();
+    return ctx_.Send(to_, "psi/rows/" + std::to_string(seq_++), std::move(b));
+  }
+  link::Context& ctx_;
+  size_t to_;
+  std::vector<int64_t> rows_;
+  bool tail_ = false;
+  int64_t seq_ = 0;
+};
+
+// Non-receiver: receives its row lists and writes them. Returns the intersection count.
+StatusOr<int64_t> ReceiveRows(link::Context& ctx, size_t receiver, OutputWriter& out) {
+  for (int64_t seq = 0;; ++seq) {
+    VEIL_ASSIGN_OR_RETURN(Buffer msg, ctx.Recv(receiver, "psi/rows/" + std::to_string(seq)));
+    ByteReader r(msg);
+    uint8_t kind;
+    if (!r.U8(&kind) || kind > kRowsEnd) return AlgorithmError("bad_message", "malformed row list");
+    if (kind == kRowsEnd) {
+      int64_t intersection;
+      if (!r.I64(&intersection)) return AlgorithmError("bad_message", "malformed row list end");
+      return intersection;
+    }
+    if (r.remaining() % sizeof(int64_t) != 0)
+      return AlgorithmError("bad_message", "malformed row list");
+    while (r.remaining() > 0) {
+      int64_t row = 0;
+      (void)r.I64(&row);
+      VEIL_RETURN_IF_ERROR(out.Add(row, kind == kRowsTail));
+    }
+  }
 }
 
 StatusOr<json> Run(PartyRun& run) {
@@ -377,14 +518,17 @@ StatusOr<json> Run(PartyRun& run) {
   VEIL_RETURN_IF_ERROR(problems.ToStatus());
   const size_t receiver = *ctx.RankOf(cfg.receiver);
   const bool is_receiver = ctx.rank() == receiver;
+  const std::string& input = cfg.input_paths.at(self);
   auto progress = [&](const std::string& phase, double f) {
     if (run.progress) run.progress("computation_progress", f, {{"phase", phase}, {"party", self}});
   };
+  // Per-row state (record index, sort runs) lives here, not in memory; removed at the end.
+  VEIL_ASSIGN_OR_RETURN(auto temp, ScopedTempDir::Create("", "veil-psi"));
 
   // 1. Precheck: scan the own input, then everyone learns everyone's verdict and size.
   progress("precheck", 0.0);
   StatusOr<InputScan> scan =
-      ScanInput(cfg.input_paths.at(self), cfg.keys.at(self), cfg.sort, cfg.allow_duplicates);
+      ScanInput(input, cfg.keys.at(self), cfg.allow_duplicates, temp->path());
   VEIL_ASSIGN_OR_RETURN(auto verdicts, ctx.AllGather("psi/precheck", EncodeVerdict(scan)));
   if (!scan.ok()) return scan.status();
   std::vector<int64_t> counts(parties.size());
@@ -393,92 +537,104 @@ StatusOr<json> Run(PartyRun& run) {
   }
   progress("precheck", 0.05);
 
-  // 2. The ECDH protocol.
-  VEIL_ASSIGN_OR_RETURN(auto reader, data::CsvReader::Open(cfg.input_paths.at(self)));
-  CsvKeySource keys(std::move(reader), scan->key_columns);
+  // 2. The ECDH protocol; the receiver feeds every fingerprint into the join builder.
+  std::unique_ptr<psi::JoinBuilder> join;
+  std::unique_ptr<KeyReader> own_sort_keys;
+  if (is_receiver) {
+    psi::JoinBuilderOptions jo;
+    jo.type = cfg.join;
+    jo.parties = parties.size();
+    jo.receiver = receiver;
+    jo.left = *ctx.RankOf(cfg.left_side);
+    jo.sort = cfg.sort;
+    jo.sort_options = {temp->path(), kSortMemoryBytes};
+    VEIL_ASSIGN_OR_RETURN(join, psi::JoinBuilder::Create(jo));
+    if (cfg.sort) {
+      VEIL_ASSIGN_OR_RETURN(own_sort_keys, KeyReader::Open(input, scan->key_columns));
+    }
+  }
+  VEIL_ASSIGN_OR_RETURN(auto key_reader, KeyReader::Open(input, scan->key_columns));
+  CsvKeySource keys(std::move(key_reader));
   psi::EcdhPsiOptions opt;
   opt.receiver_rank = receiver;
   opt.batch_size = static_cast<size_t>(cfg.batch_size);
   opt.progress = [&](double f) { progress("ecdh", 0.05 + 0.8 * f); };
-  VEIL_ASSIGN_OR_RETURN(psi::EcdhPsiOutput masked, psi::RunEcdhPsi(ctx, opt, keys, counts));
-
-  // 3. The receiver plans the join and hands out row lists.
-  psi::PartyRows mine;
-  int64_t intersection = -1;
-  bool have_rows = false;
-  std::vector<int64_t> output_counts(parties.size(), -1);
+  std::vector<std::string_view> cols;
+  std::string sort_key;
   if (is_receiver) {
-    std::vector<int64_t> order;
-    if (cfg.sort) {
-      order.resize(scan->records.size());
-      std::iota(order.begin(), order.end(), 0);
-      std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-        return scan->sort_keys[a] < scan->sort_keys[b];
-      });
-    }
-    const size_t left = *ctx.RankOf(cfg.left_side);
-    VEIL_ASSIGN_OR_RETURN(auto plan,
-                          psi::PlanJoin(cfg.join, receiver, left, masked.fingerprints, order));
-    masked.fingerprints.clear();
-    intersection = 0;
-    if (psi::IsAligned(cfg.join)) {
-      for (size_t k = 0; k < plan[receiver].rows.size(); ++k) {
-        bool all = true;
-        for (const auto& pr : plan) all = all && pr.rows[k] >= 0;
-        intersection += all;
+    opt.on_fingerprints = [&](size_t party, int64_t first,
+                              const std::vector<psi::Fingerprint>& fps) -> Status {
+      for (size_t j = 0; j < fps.size(); ++j) {
+        sort_key.clear();
+        if (own_sort_keys && party == receiver) {
+          VEIL_ASSIGN_OR_RETURN(bool more, own_sort_keys->NextRow(&cols, nullptr, nullptr));
+          if (!more) return AlgorithmError("key_count_mismatch", "input shrank during the task");
+          KeyReader::SortKey(cols, &sort_key);
+        }
+        VEIL_RETURN_IF_ERROR(join->Add(party, first + static_cast<int64_t>(j), fps[j], sort_key));
       }
-    } else {
-      // difference: the receiver's rows whose key the other party has.
-      intersection = counts[receiver] - static_cast<int64_t>(plan[receiver].rows.size());
-    }
-    for (size_t p = 0; p < plan.size(); ++p)
-      output_counts[p] = static_cast<int64_t>(plan[p].rows.size());
-    if (!cfg.allow_empty && plan[receiver].rows.empty()) {
-      // Tell the peers too, so that they fail with the same reason instead of a lost link.
-      Status empty =
-          AlgorithmError("empty_result", "the PSI result is empty and allow_empty_result is false");
+      return Status();
+    };
+  }
+  VEIL_RETURN_IF_ERROR(psi::RunEcdhPsi(ctx, opt, keys, counts).status());
+  progress("ecdh", 0.85);
+
+  // 3. The receiver streams the join to its own output and, when broadcasting, to every party;
+  //    the others write what they receive.
+  int64_t intersection = -1;
+  int64_t written = -1;
+  bool have_rows = false;
+  const bool aligned = psi::IsAligned(cfg.join);
+  if (is_receiver || cfg.broadcast) {
+    VEIL_ASSIGN_OR_RETURN(auto out, OutputWriter::Create(input, cfg.output_paths.at(self), *scan,
+                                                         aligned, cfg.sort, temp->path()));
+    if (is_receiver) {
+      std::vector<std::unique_ptr<RowSender>> senders(parties.size());
       if (cfg.broadcast) {
-        for (size_t p = 0; p < plan.size(); ++p) {
-          if (p != receiver) VEIL_RETURN_IF_ERROR(SendRows(ctx, p, psi::PartyRows{}, -2));
+        for (size_t p = 0; p < parties.size(); ++p) {
+          if (p != receiver) senders[p] = std::make_unique<RowSender>(ctx, p);
         }
       }
-      return empty;
-    }
-    if (cfg.broadcast) {
-      for (size_t p = 0; p < plan.size(); ++p) {
-        if (p != receiver) VEIL_RETURN_IF_ERROR(SendRows(ctx, p, plan[p], intersection));
+      auto emit = [&](const std::vector<int64_t>& rows, bool tail) -> Status {
+        VEIL_RETURN_IF_ERROR(out->Add(rows[receiver], tail));
+        for (size_t p = 0; p < parties.size(); ++p) {
+          if (senders[p]) VEIL_RETURN_IF_ERROR(senders[p]->Add(rows[p], tail));
+        }
+        return Status();
+      };
+      VEIL_ASSIGN_OR_RETURN(int64_t complete, join->Finish(emit));
+      // difference: the receiver's rows whose key the other party has.
+      intersection = aligned ? complete : counts[receiver] - out->rows();
+      const bool empty = out->rows() == 0;
+      for (auto& s : senders) {
+        if (s)
+          VEIL_RETURN_IF_ERROR(s->End(empty && !cfg.allow_empty ? kEmptyResult : intersection));
+      }
+      if (empty && !cfg.allow_empty) {
+        return AlgorithmError("empty_result",
+                              "the PSI result is empty and allow_empty_result is false");
+      }
+    } else {
+      VEIL_ASSIGN_OR_RETURN(intersection, ReceiveRows(ctx, receiver, *out));
+      if (intersection == kEmptyResult) {
+        return AlgorithmError("empty_result",
+                              "the PSI result is empty and allow_empty_result is false");
       }
     }
-    mine = std::move(plan[receiver]);
+    progress("join", 0.9);
+    VEIL_RETURN_IF_ERROR(out->Finish());
+    written = out->rows();
     have_rows = true;
-  } else if (cfg.broadcast) {
-    VEIL_ASSIGN_OR_RETURN(mine, RecvRows(ctx, receiver, &intersection));
-    if (intersection == -2) {
-      return AlgorithmError("empty_result",
-                            "the PSI result is empty and allow_empty_result is false");
-    }
-    have_rows = true;
-  }
-  progress("join", 0.9);
-
-  // 4. Outputs.
-  if (have_rows) {
-    if (cfg.sort) SortTail(mine.rows, mine.local_sort_from, scan->sort_keys);
-    VEIL_RETURN_IF_ERROR(
-        WriteOutput(cfg.input_paths.at(self), cfg.output_paths.at(self), *scan, mine.rows));
   }
   progress("output", 1.0);
 
   json reports = json::array();
   for (size_t p = 0; p < parties.size(); ++p) {
-    // -1 where this party does not know the figure (a non-receiver without broadcast).
-    int64_t output_count = output_counts[p];
-    if (!is_receiver && p == ctx.rank() && have_rows)
-      output_count = static_cast<int64_t>(mine.rows.size());
+    // Output rows are known for the own party only (-1 elsewhere, and where nothing was written).
     reports.push_back({{"party", parties[p]},
                        {"original_count", counts[p]},
                        {"intersection_count", intersection},
-                       {"output_count", output_count}});
+                       {"output_count", p == ctx.rank() ? written : -1}});
   }
   json outputs = json::object();
   for (const auto& [p, path] : cfg.output_paths) outputs[p] = path;

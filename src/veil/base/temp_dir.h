@@ -1,0 +1,26 @@
+// ScopedTempDir: a fresh private directory (mode 0700) removed with everything in it when the
+// object is destroyed. Created under `parent` or, when empty, $TMPDIR / the system temp dir.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "veil/base/status.h"
+
+namespace veil {
+
+class ScopedTempDir {
+ public:
+  static StatusOr<std::unique_ptr<ScopedTempDir>> Create(const std::string& parent = "",
+                                                         const std::string& prefix = "veil");
+  ~ScopedTempDir();
+  ScopedTempDir(const ScopedTempDir&) = delete;
+  ScopedTempDir& operator=(const ScopedTempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  explicit ScopedTempDir(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+};
+
+}  // namespace veil
