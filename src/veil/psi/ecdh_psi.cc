@@ -36,8 +36,6 @@ int64_t BatchItems(int64_t count, int64_t batch_size, int64_t b) {
   return std::min(batch_size, count - b * batch_size);
 }
 
-Buffer Pack(const uint8_t* data, size_t bytes) { return Buffer(data, data + bytes); }
-
 // Message = raw concatenation of fixed-size elements; checks the expected item count.
 Status CheckSize(const Buffer& msg, int64_t items, size_t item_bytes, const std::string& tag) {
   if (msg.size() != static_cast<size_t>(items) * item_bytes) {
