@@ -112,3 +112,35 @@ TEST_F(CliTest, Version) {
 
 }  // namespace
 }  // namespace veil::systest
+
+namespace veil::systest {
+namespace {
+
+TEST(CliConfigTest, ConfigCheckListsEveryProblemAndPassesAGoodConfig) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("veil_cfg_" + std::to_string(::getpid()));
+  fs::create_directories(dir / "data");
+  const std::string bad = (dir / "bad.env").string(), good = (dir / "good.env").string();
+  WriteFile(bad,
+            "NODE_IP=not-an-ip\nMAX_CONCURRENT_TASKS=0\nSF_PORT_RANGE_START=19010\nSF_PORT_RANGE_"
+            "END=19000\n");
+  WriteFile(good, "NODE_ID=alice\nNODE_IP=127.0.0.1\nDATA_PATH=" + (dir / "data").string() + "\n");
+  ::unsetenv("NODE_ID");
+  ::unsetenv("NODE_IP");
+  ::unsetenv("DATA_PATH");
+  auto r = RunProcess({VeilBin(), "config", "check", "--env-file", bad, "--json"},
+                      (dir / "bad").string());
+  EXPECT_EQ(r.exit_code, 1);
+  nlohmann::json report = nlohmann::json::parse(r.out);
+  std::set<std::string> vars;
+  for (const auto& p : report["problems"]) vars.insert(p["variable"]);
+  for (const char* v : {"NODE_ID", "NODE_IP", "MAX_CONCURRENT_TASKS", "SF_PORT_RANGE_START"}) {
+    EXPECT_TRUE(vars.count(v)) << v << "\n" << r.out;
+  }
+  auto ok = RunProcess({VeilBin(), "config", "check", "--env-file", good}, (dir / "good").string());
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace veil::systest

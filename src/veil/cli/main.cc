@@ -19,6 +19,7 @@
 #include "veil/runtime/events.h"
 #include "veil/runtime/executor.h"
 #include "veil/runtime/result.h"
+#include "veil/worker/node_config.h"
 
 #ifndef VEIL_VERSION
 #define VEIL_VERSION "0.0.0"
@@ -111,6 +112,15 @@ int main(int argc, char** argv) {
   run->add_option("--events", events_path,
                   "Write status events as JSON lines to FILE (default: stderr)");
 
+  auto* config = app.add_subcommand("config", "Node configuration");
+  config->require_subcommand(1);
+  auto* config_check = config->add_subcommand(
+      "check", "Validate the node configuration (environment and --env-file); lists every problem");
+  std::string env_file;
+  bool config_json = false;
+  config_check->add_option("--env-file", env_file, ".env file read below the environment");
+  config_check->add_flag("--json", config_json, "Print the report as JSON");
+
   auto* version = app.add_subcommand("version", "Print the version");
 
   try {
@@ -128,5 +138,13 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (run->parsed()) return veil::cli::RunCommand(envelope_path, events_path);
+  if (config_check->parsed()) {
+    auto env = veil::worker::EnvSource::FromProcess();
+    if (!env_file.empty()) env.AddEnvFile(env_file);
+    auto result = veil::worker::ConfigCheckReport(
+        env, config_json ? veil::worker::ReportFormat::kJson : veil::worker::ReportFormat::kText);
+    std::cout << result.report << std::flush;
+    return result.exit_code;
+  }
   return 2;
 }

@@ -1,2 +1,0 @@
-// The worker layer (SPEC §5): Redis client, Celery codec, queue, leases, heartbeats.
-namespace veil::worker {}
