@@ -8,7 +8,7 @@ PACKAGES=(
   libsodium-dev libssl-dev libasio-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libtbb-dev libhiredis-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  redis-server python3 python3-celery python3-redis
+  redis-server python3 python3-celery python3-redis python3-numpy python3-pandas python3-sklearn
 )
 
 missing=()

@@ -1,6 +1,16 @@
 #include "veil/tasks/registry.h"
 
+#include "veil/tasks/biclassification_eval_task.h"
+#include "veil/tasks/equal_width_binning_task.h"
+#include "veil/tasks/fillna_task.h"
+#include "veil/tasks/label_encoder_task.h"
+#include "veil/tasks/minmax_scaler_task.h"
+#include "veil/tasks/onehot_encoder_task.h"
 #include "veil/tasks/psi_task.h"
+#include "veil/tasks/quantile_binning_task.h"
+#include "veil/tasks/regression_eval_task.h"
+#include "veil/tasks/standard_scaler_task.h"
+#include "veil/tasks/table_statistics_task.h"
 
 namespace veil::tasks {
 
@@ -29,6 +39,16 @@ TaskRegistry* BuildBuiltins() {
   auto* r = new TaskRegistry();
   // Every built-in task type, in one place.
   (void)r->Register(PsiTaskType());
+  (void)r->Register(StandardScalerTaskType());
+  (void)r->Register(MinMaxScalerTaskType());
+  (void)r->Register(LabelEncoderTaskType());
+  (void)r->Register(OneHotEncoderTaskType());
+  (void)r->Register(QuantileBinningTaskType());
+  (void)r->Register(EqualWidthBinningTaskType());
+  (void)r->Register(FillnaTaskType());
+  (void)r->Register(TableStatisticsTaskType());
+  (void)r->Register(BiClassificationEvalTaskType());
+  (void)r->Register(RegressionEvalTaskType());
   return r;
 }
 }  // namespace

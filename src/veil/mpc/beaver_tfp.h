@@ -1,0 +1,79 @@
+// Correlated randomness for SEMI2K from a trusted first party (SPU's default beaver_type
+// "TrustedFirstParty", libspu/mpc/semi2k/beaver/beaver_impl/beaver_tfp.cc), after Beaver's
+// circuit randomisation (D. Beaver, "Efficient Multiparty Protocols Using Circuit
+// Randomization", CRYPTO 1991).
+//
+// How: every party i > 0 expands its shares of each object (a_i, b_i, c_i, ...) from the PRG
+// stream kBeaver of the seed it shares with rank 0. Rank 0 expands its own a_0, b_0, ... from its
+// private seed, re-expands every other party's shares from the same pair streams, and sets its
+// own correcting share (e.g. c_0 = (Σ a_i)(Σ b_i) − Σ_{i>0} c_i) so that the object is consistent.
+// The correction stays with rank 0, so after set-up the material costs no communication at all:
+// only PRG output (AES-CTR) and, at rank 0, the correction arithmetic.
+//
+// Security model: rank 0 knows every share of every triple, so it can unmask every value opened
+// with them (e = x − a) and therefore learns all secrets of the computation. Rank 0 must be
+// trusted outright; against any semi-honest coalition that excludes rank 0 the protocol reveals
+// nothing beyond outputs (dishonest majority among the others). This is a debugging/benchmark
+// mode, exactly as SPU labels it ("NOT SAFE and SHOULD NOT BE used in production"); a
+// dealer-free mode needs OT- or HE-generated triples (CHEETAH, not implemented yet).
+//
+// Thread safety: one instance per party, used from one thread. All parties must request the same
+// objects with the same sizes in the same order (the PRG streams advance in lock-step).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "veil/mpc/bits.h"
+#include "veil/mpc/prg.h"
+#include "veil/mpc/ring.h"
+#include "veil/mpc/setup.h"
+
+namespace veil::mpc {
+
+template <RingElement T>
+class TrustedFirstPartyBeaver {
+ public:
+  TrustedFirstPartyBeaver(size_t rank, size_t world_size, const PartySeeds& seeds);
+
+  // Shares of a, b uniform and c = a·b (element-wise).
+  struct Triple {
+    Tensor<T> a, b, c;
+  };
+  Triple Mul(const Shape& shape);
+  // Matrix triple: a (m x k), b (k x n), c = a·b (m x n).
+  Triple Dot(int64_t m, int64_t k, int64_t n);
+
+  // XOR shares of bit strings a, b uniform and c = a & b.
+  struct BitTriple {
+    Words a, b, c;
+  };
+  BitTriple And(int64_t words);
+
+  // Truncation pair (ABY3 §5.1.2): r uniform in Z_2^k and t = r >> bits (arithmetic shift).
+  struct TruncPair {
+    Tensor<T> r, t;
+  };
+  TruncPair Trunc(const Shape& shape, int bits);
+
+  // A uniform random bit per element in both worlds: XOR shares (bit e of `bits`) and additive
+  // shares of the same bit as a ring element.
+  struct RandomBits {
+    Words bits;
+    Tensor<T> arith;
+  };
+  RandomBits Bits(const Shape& shape);
+
+ private:
+  bool dealer() const { return rank_ == 0; }
+  // Rank 0: the current position of every peer stream, each then moved `blocks` forward (the
+  // peer's next fills of that many blocks are re-expanded with Prg::FillAt).
+  std::vector<uint64_t> ReservePeerBlocks(uint64_t blocks);
+
+  size_t rank_;
+  size_t world_size_;
+  Prg own_;                 // rank 0: private stream; others: kBeaver stream shared with rank 0
+  std::vector<Prg> peers_;  // rank 0 only: peers_[j - 1] is the kBeaver stream shared with rank j
+};
+
+}  // namespace veil::mpc

@@ -1,0 +1,236 @@
+// bench_mpc: kernel throughput of the secret-sharing engine with every party in this process
+// (one thread each) over the in-memory link, sharing the machine's cores through base
+// ParallelFor. Inputs are shared before timing; a timed iteration is one kernel call on all
+// parties, including the generation of its correlated randomness (Beaver triples etc.).
+//
+// Counters: items_per_second (elements, or whole products for MatMul), bytes_per_op = payload
+// bytes sent by all parties together per item, rounds = communication rounds per call (the
+// largest count over the parties, link::LinkStats::rounds).
+//
+//   build/bin/bench_mpc --benchmark_filter='Semi2k/Mul/'
+#include <condition_variable>
+#include <exception>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include <benchmark/benchmark.h>
+
+#include "veil/base/exception.h"
+#include "veil/mpc/protocol.h"
+
+namespace veil::mpc {
+namespace {
+
+// One long-lived thread per party, so that short kernels are not dominated by thread start-up.
+class PartyThreads {
+ public:
+  explicit PartyThreads(size_t n) {
+    for (size_t r = 0; r < n; ++r) threads_.emplace_back([this, r] { Loop(r); });
+  }
+  ~PartyThreads() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  PartyThreads(const PartyThreads&) = delete;
+  PartyThreads& operator=(const PartyThreads&) = delete;
+
+  // Runs job(rank) on every party thread and waits; rethrows the first exception.
+  void Run(const std::function<void(size_t)>& job) {
+    std::unique_lock<std::mutex> lock(mu_);
+    job_ = &job;
+    pending_ = threads_.size();
+    error_ = nullptr;
+    ++generation_;
+    cv_.notify_all();
+    done_cv_.wait(lock, [&] { return pending_ == 0; });
+    job_ = nullptr;
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  void Loop(size_t rank) {
+    uint64_t seen = 0;
+    while (true) {
+      const std::function<void(size_t)>* job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
+        if (stop_) return;
+        seen = generation_;
+        job = job_;
+      }
+      std::exception_ptr err;
+      try {
+        (*job)(rank);
+      } catch (...) {
+        err = std::current_exception();
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      if (err && !error_) error_ = err;
+      if (--pending_ == 0) done_cv_.notify_all();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_, done_cv_;
+  std::vector<std::thread> threads_;
+  const std::function<void(size_t)>* job_ = nullptr;
+  uint64_t generation_ = 0;
+  size_t pending_ = 0;
+  bool stop_ = false;
+  std::exception_ptr error_;
+};
+
+template <RingElement T>
+class Cluster {
+ public:
+  Cluster(const std::string& protocol, size_t parties)
+      : world_(link::test::MakeWorld(parties)), threads_(parties), prots_(parties) {
+    RuntimeConfig config;
+    config.protocol = protocol;
+    config.field = RingTraits<T>::kField;
+    Run([&](size_t r) { prots_[r] = ValueOrThrow(CreateProtocol<T>(config, world_[r].get())); });
+  }
+  size_t parties() const { return prots_.size(); }
+  Protocol<T>& prot(size_t r) { return *prots_[r]; }
+  void Run(const std::function<void(size_t)>& job) {
+    threads_.Run([&](size_t r) {
+      try {
+        job(r);
+      } catch (const VeilException& e) {
+        world_[r]->Abort(e.status());
+        throw;
+      }
+    });
+  }
+  uint64_t TotalBytesSent() const {
+    uint64_t total = 0;
+    for (const auto& c : world_) total += c->stats().bytes_sent;
+    return total;
+  }
+  uint64_t MaxRounds() const {
+    uint64_t m = 0;
+    for (const auto& c : world_) m = std::max(m, c->stats().rounds);
+    return m;
+  }
+
+ private:
+  std::vector<std::unique_ptr<link::Context>> world_;
+  PartyThreads threads_;
+  std::vector<std::unique_ptr<Protocol<T>>> prots_;
+};
+
+template <RingElement T>
+Tensor<T> RandomInput(Shape shape, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Tensor<T> t(std::move(shape));
+  // Values below 2^40 in magnitude, so that Less compares meaningful numbers.
+  for (int64_t i = 0; i < t.numel(); ++i) t[i] = T(rng() >> 23) - (T(1) << 40);
+  return t;
+}
+
+// Shares a random tensor from `owner` on every party.
+template <RingElement T>
+std::vector<AShare<T>> ShareInput(Cluster<T>& cluster, size_t owner, const Shape& shape,
+                                  uint64_t seed) {
+  const Tensor<T> value = RandomInput<T>(shape, seed);
+  std::vector<AShare<T>> out(cluster.parties());
+  cluster.Run([&](size_t r) {
+    out[r] = cluster.prot(r).Input(owner, shape, r == owner ? &value : nullptr);
+  });
+  return out;
+}
+
+enum class Kernel { kMul, kMulFxp, kLess, kRelu, kMatMul };
+
+template <RingElement T>
+void RunKernel(benchmark::State& state, const std::string& protocol, size_t parties, Kernel kernel,
+               Shape lhs, Shape rhs, int64_t items_per_call) {
+  Cluster<T> cluster(protocol, parties);
+  const auto x = ShareInput(cluster, 0, lhs, 1);
+  const auto y = ShareInput(cluster, parties - 1, rhs, 2);
+  std::vector<AShare<T>> z(parties);
+  auto call = [&](size_t r) {
+    Protocol<T>& p = cluster.prot(r);
+    switch (kernel) {
+      case Kernel::kMul:
+        z[r] = p.Mul(x[r], y[r]);
+        break;
+      case Kernel::kMulFxp:
+        z[r] = p.MulFxp(x[r], y[r]);
+        break;
+      case Kernel::kLess:
+        z[r] = p.Less(x[r], y[r]);
+        break;
+      case Kernel::kRelu:
+        z[r] = p.Relu(x[r]);
+        break;
+      case Kernel::kMatMul:
+        z[r] = p.MatMul(x[r], y[r]);
+        break;
+    }
+  };
+  const uint64_t bytes0 = cluster.TotalBytesSent(), rounds0 = cluster.MaxRounds();
+  for (auto _ : state) cluster.Run(call);
+  const double iters = static_cast<double>(state.iterations());
+  state.SetItemsProcessed(state.iterations() * items_per_call);
+  state.counters["bytes_per_op"] = static_cast<double>(cluster.TotalBytesSent() - bytes0) /
+                                   (iters * static_cast<double>(items_per_call));
+  state.counters["rounds"] = static_cast<double>(cluster.MaxRounds() - rounds0) / iters;
+}
+
+template <RingElement T>
+void Register(const std::string& protocol_label, const std::string& protocol, size_t parties,
+              const std::string& kernel_label, Kernel kernel, Shape lhs, Shape rhs,
+              const std::string& size_label, int64_t items) {
+  const std::string name = protocol_label + "/" + kernel_label + "/" +
+                           std::string(FieldTypeName(RingTraits<T>::kField)) + "/" + size_label;
+  benchmark::RegisterBenchmark(
+      name.c_str(),
+      [=](benchmark::State& s) { RunKernel<T>(s, protocol, parties, kernel, lhs, rhs, items); })
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond);
+}
+
+constexpr int64_t kElements = 1'000'000;
+
+void RegisterAll() {
+  const Shape v{kElements};
+  const std::string n = std::to_string(kElements);
+  // The figures.
+  Register<uint64_t>("Semi2k", kProtocolSemi2k, 2, "Mul", Kernel::kMul, v, v, n, kElements);
+  Register<uint64_t>("Semi2k", kProtocolSemi2k, 2, "Less", Kernel::kLess, v, v, n, kElements);
+  Register<uint64_t>("Semi2k", kProtocolSemi2k, 2, "MatMul", Kernel::kMatMul, {1000, 100}, {100, 1},
+                     "1000x100x1", 1);
+  Register<uint64_t>("Aby3", kProtocolAby3, 3, "Mul", Kernel::kMul, v, v, n, kElements);
+  Register<uint64_t>("Aby3", kProtocolAby3, 3, "Less", Kernel::kLess, v, v, n, kElements);
+  // Context.
+  Register<uint64_t>("Semi2k", kProtocolSemi2k, 2, "MulFxp", Kernel::kMulFxp, v, v, n, kElements);
+  Register<uint64_t>("Semi2k", kProtocolSemi2k, 2, "Relu", Kernel::kRelu, v, v, n, kElements);
+  Register<uint128_t>("Semi2k", kProtocolSemi2k, 2, "Mul", Kernel::kMul, v, v, n, kElements);
+  Register<uint64_t>("Semi2k3pc", kProtocolSemi2k, 3, "Mul", Kernel::kMul, v, v, n, kElements);
+  Register<uint64_t>("Semi2k", kProtocolSemi2k, 2, "MatMul", Kernel::kMatMul, {100000, 100},
+                     {100, 1}, "100000x100x1", 1);
+  Register<uint64_t>("Aby3", kProtocolAby3, 3, "MulFxp", Kernel::kMulFxp, v, v, n, kElements);
+  Register<uint64_t>("Aby3", kProtocolAby3, 3, "MatMul", Kernel::kMatMul, {1000, 100}, {100, 1},
+                     "1000x100x1", 1);
+}
+
+}  // namespace
+}  // namespace veil::mpc
+
+int main(int argc, char** argv) {
+  veil::mpc::RegisterAll();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,201 @@
+// Protocol: one party's handle on a secret-sharing engine (SPU's runtime_config.protocol), with
+// the kernels every protocol offers.
+//
+//   RuntimeConfig config{.protocol = "SEMI2K", .field = FieldType::kFM64};
+//   VEIL_ASSIGN_OR_RETURN(auto prot, CreateProtocol<uint64_t>(config, &ctx));   // collective
+//   auto x = prot->InputFxp(/*owner=*/0, shape, rank == 0 ? &mine : nullptr);
+//   auto y = prot->InputFxp(/*owner=*/1, shape, rank == 1 ? &theirs : nullptr);
+//   auto z = prot->MulFxp(x, y);
+//   Tensor<double> out = prot->OpenFxp(z);
+//
+// Protocols (see each header for the security model and the papers):
+//   "SEMI2K"  additive n-of-n sharing over Z_2^k, n >= 2; Beaver material from a trusted first
+//             party (rank 0, which learns every secret: a debugging/benchmark mode, as in SPU).
+//   "ABY3"    2-out-of-3 replicated sharing, exactly 3 parties; honest majority, semi-honest.
+//   "CHEETAH" reserved: SEMI2K with OT-generated triples; rejected until OT triples exist.
+//   "REF2K"   plaintext reference (every party holds every value); NOT secure, for tests.
+//
+// Execution model. Every kernel is collective: all parties call the same kernels in the same
+// order with shapes that agree (shapes and the owner of an input are public). Messages are tagged
+// "mpc/<kernel>/<sequence number>", so parties that diverge fail with a receive timeout naming the
+// kernel instead of silently mixing data.
+//
+// Semantics. Values are elements of Z_2^k (k = 64 for uint64_t, 128 for unsigned __int128).
+// Add/Sub/Mul/MatMul are exact mod 2^k. Trunc(x, f) is probabilistic: it returns floor(x/2^f) or
+// floor(x/2^f) + 1 (error < 1 ulp = 2^-f in fixed point), except with probability about |x|/2^k
+// per element (≤ 2^(l-k) for |x| < 2^l; SecureML, Theorem 1 states 2^(l+1-k)), when the result is
+// off by about 2^(k-f). With FM64, f = 18 and |x| < 2^40 (products of values below 2^11) that is
+// below 2^-24 per element. Msb/Less are exact when the value (the difference) lies in
+// [-2^(k-1), 2^(k-1)). Fixed-point kernels (…Fxp) work on values encoded with fxp_fraction_bits()
+// fraction bits; MulFxp = Trunc(Mul(x, y), f), so its error is < 2^-f plus the propagated
+// encoding error (≤ (|a| + |b|)·2^-(f+1) for a·b).
+//
+// Errors. CreateProtocol returns a Status (DeviceConfigError for an unknown/unavailable protocol
+// or a wrong party count, NetworkError from the set-up exchange). Kernels throw VeilException:
+// NetworkError when a peer is lost or times out, AlgorithmError("shape_mismatch") for
+// non-conforming operands, ParameterError for values that cannot be encoded. A party whose kernel
+// throws should Abort() its link::Context so that peers fail fast; the task runtime turns the
+// exception into a typed FAILURE (base/exception.h CatchAll).
+//
+// Thread safety: a Protocol belongs to one party and is used from one thread at a time; kernels
+// parallelise internally with base ParallelFor. The link::Context must outlive the Protocol.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "veil/base/bytes.h"
+#include "veil/base/status.h"
+#include "veil/link/context.h"
+#include "veil/mpc/bits.h"
+#include "veil/mpc/ring.h"
+
+namespace veil::mpc {
+
+inline constexpr char kProtocolSemi2k[] = "SEMI2K";
+inline constexpr char kProtocolAby3[] = "ABY3";
+inline constexpr char kProtocolCheetah[] = "CHEETAH";
+inline constexpr char kProtocolRef2k[] = "REF2K";
+
+// The subset of SPU's RuntimeConfig this engine reads.
+struct RuntimeConfig {
+  std::string protocol = kProtocolSemi2k;
+  FieldType field = FieldType::kFM64;
+  // 0 selects the field default (18 for FM64, 26 for FM128). Valid: 1 .. k/2 - 2.
+  int fxp_fraction_bits = 0;
+};
+
+// Checks the config against the party count without touching the network.
+Status ValidateRuntimeConfig(const RuntimeConfig& config, size_t world_size);
+
+// Arithmetic share of a tensor. SEMI2K/REF2K use `own` only (x_i, with x = Σ x_i mod 2^k for
+// SEMI2K); ABY3 holds (own, next) = (x_i, x_{i+1 mod 3}) with x = x_0 + x_1 + x_2.
+template <RingElement T>
+struct AShare {
+  Tensor<T> own;
+  Tensor<T> next;
+  const Shape& shape() const { return own.shape(); }
+  int64_t numel() const { return own.numel(); }
+};
+
+// Boolean (XOR) share of a packed bit string of nbits bits (bits.h layout), same component
+// convention as AShare.
+struct BShare {
+  int64_t nbits = 0;
+  Words own;
+  Words next;
+};
+
+template <RingElement T>
+class Protocol {
+ public:
+  using Share = AShare<T>;
+  static constexpr int kRingBits = RingTraits<T>::kBits;
+
+  virtual ~Protocol() = default;
+  Protocol(const Protocol&) = delete;
+  Protocol& operator=(const Protocol&) = delete;
+
+  const std::string& name() const { return name_; }
+  FieldType field() const { return RingTraits<T>::kField; }
+  int fxp_fraction_bits() const { return fxp_bits_; }
+  size_t rank() const { return ctx_->rank(); }
+  size_t world_size() const { return ctx_->world_size(); }
+  link::Context& link() const { return *ctx_; }
+
+  // ---- input and output ----
+  // Secret-shares the owner's tensor. `value` is non-null exactly at rank == owner and must have
+  // `shape`; the other parties pass nullptr and the same shape.
+  virtual Share Input(size_t owner, const Shape& shape, const Tensor<T>* value) = 0;
+  // Reconstructs x at every party.
+  virtual Tensor<T> Open(const Share& x) = 0;
+  // Reconstructs x at party `to` only; the others get nullopt and receive no message (only `to`
+  // is sent the shares it lacks).
+  virtual std::optional<Tensor<T>> RevealTo(const Share& x, size_t to) = 0;
+
+  // ---- local (communication-free) linear operations ----
+  Share Add(const Share& x, const Share& y) const;
+  Share Sub(const Share& x, const Share& y) const;
+  Share Neg(const Share& x) const;
+  // x + c for a public c of x's shape.
+  virtual Share AddPublic(const Share& x, const Tensor<T>& c) const = 0;
+  Share SubPublic(const Share& x, const Tensor<T>& c) const;
+  // Element-wise x · c for a public c of x's shape, and x · s for a public scalar.
+  Share MulPublic(const Share& x, const Tensor<T>& c) const;
+  Share MulScalar(const Share& x, T s) const;
+
+  // ---- multiplications and truncation ----
+  // Element-wise product mod 2^k.
+  virtual Share Mul(const Share& x, const Share& y) = 0;
+  // (m x k) · (k x n) product mod 2^k.
+  virtual Share MatMul(const Share& x, const Share& y) = 0;
+  // Probabilistic arithmetic shift right by `bits` (see Semantics above).
+  virtual Share Trunc(const Share& x, int bits) = 0;
+
+  // ---- boolean layer (used by the comparison kernels) ----
+  virtual BShare And(const BShare& x, const BShare& y) = 0;
+  BShare Xor(const BShare& x, const BShare& y) const;
+  // Boolean shares of k-bit operands whose sum mod 2^k is x (the local first step of a share
+  // conversion: each arithmetic component becomes its own boolean operand).
+  virtual std::vector<BShare> BitOperands(const Share& x) = 0;
+  // Arithmetic share of the bits (0 or 1 per element) of a boolean share of numel(shape) bits.
+  virtual Share BitToArith(const BShare& bits, const Shape& shape) = 0;
+
+  // ---- comparison family ----
+  // Most significant bit (1 iff x < 0 in the signed view) as a boolean share of one bit per
+  // element. Circuit: the operands of BitOperands are added with carry-save adders (one AND
+  // round per level) down to two, a and b; then msb = a_{k-1} ^ b_{k-1} ^ carry, where the carry
+  // into bit k-1 comes from a log2(k)-level generate/propagate reduction tree (each level halves
+  // the bits and costs one AND round), for log2(k) + 1 AND rounds in total with two operands.
+  BShare MsbBits(const Share& x);
+  // Msb as an arithmetic 0/1 share.
+  Share Msb(const Share& x);
+  // 1 if x < y else 0 (exact when y - x does not wrap).
+  Share Less(const Share& x, const Share& y);
+  // cond ? a : b, with cond an arithmetic 0/1 share: b + cond·(a − b).
+  Share Select(const Share& cond, const Share& a, const Share& b);
+  // max(x, 0) = x − msb(x)·x.
+  Share Relu(const Share& x);
+
+  // ---- fixed point (fxp_fraction_bits() fraction bits) ----
+  // Encodes a public double tensor; throws VeilException(ParameterError) if it does not fit.
+  Tensor<T> EncodePublic(const Tensor<double>& v) const;
+  Share InputFxp(size_t owner, const Shape& shape, const Tensor<double>* value);
+  Tensor<double> OpenFxp(const Share& x);
+  std::optional<Tensor<double>> RevealFxpTo(const Share& x, size_t to);
+  Share MulFxp(const Share& x, const Share& y);
+  Share MatMulFxp(const Share& x, const Share& y);
+
+ protected:
+  Protocol(std::string name, link::Context* ctx, int fxp_bits)
+      : name_(std::move(name)), ctx_(ctx), fxp_bits_(fxp_bits) {}
+
+  // A fresh tag for one kernel invocation; every party derives the same sequence.
+  std::string NextTag(std::string_view kernel);
+  // Link helpers that throw VeilException on failure.
+  void SendOrThrow(size_t to, const std::string& tag, Buffer payload);
+  // Fails with AlgorithmError("unexpected_message_size") unless the message has expected_bytes.
+  Buffer RecvOrThrow(size_t from, const std::string& tag, size_t expected_bytes);
+
+ private:
+  std::string name_;
+  link::Context* ctx_;
+  int fxp_bits_;
+  uint64_t seq_ = 0;
+};
+
+// Names that CreateProtocol accepts (including ones that are rejected as not implemented).
+std::vector<std::string> ProtocolNames();
+
+// Builds this party's protocol. Collective: every party of ctx calls it with the same config.
+// Validates the config, checks that all parties agree on it, and establishes the pairwise PRG
+// seeds (setup.h) before returning. T must match config.field.
+template <RingElement T>
+StatusOr<std::unique_ptr<Protocol<T>>> CreateProtocol(const RuntimeConfig& config,
+                                                      link::Context* ctx);
+
+}  // namespace veil::mpc

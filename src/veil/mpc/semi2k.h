@@ -1,0 +1,77 @@
+// SEMI2K: additive n-of-n secret sharing over Z_2^k for n >= 2 parties (SPU
+// libspu/mpc/semi2k), with Beaver material from a trusted first party (beaver_tfp.h).
+//
+// Sharing: x = Σ_i x_i mod 2^k; party i holds x_i (AShare::own). Boolean shares are XOR shares.
+//
+// Kernels (rounds / bytes sent per party per element, k-bit ring, n parties):
+//   Input      0 rounds: the non-owners' shares are PRG output of the seed each shares with the
+//              owner (stream kInput); the owner keeps x − Σ of them.
+//   Open       1 round, k/8 · (n−1).          RevealTo: 1 round; only the target receives.
+//   Mul        1 round, 2k/8 · (n−1): Beaver (CRYPTO'91): open e = x − a, f = y − b, then
+//              z_i = c_i + e·b_i + f·a_i (+ e·f at rank 0).
+//   MatMul     1 round, (mk + kn)·k/8 · (n−1) for (m x k)·(k x n): matrix Beaver triple.
+//   Trunc      n = 2: 0 rounds, SecureML local truncation (Mohassel–Zhang, S&P 2017, §4.1 and
+//              Theorem 1): rank 0 computes x_0 >> f, rank 1 computes −((−x_1) >> f) (arithmetic
+//              shifts, as SPU). For |x| < 2^l the result is floor(x/2^f) or that + 1 except with
+//              probability <= 2^(l+1−k) (SecureML's bound; the exact failure rate is about
+//              |x| / 2^k), when it is off by about 2^(k−f).
+//              n > 2: 1 round, truncation pair (r, r >> f) from the dealer (ABY3 §5.1.2): open
+//              c = x + r, result (c >> f) − [r >> f]; same error (< 1 ulp) and failure rate
+//              |x| / 2^k (when x + r overflows the signed range).
+//   And        1 round, 2 bits per bit: Beaver on XOR shares.
+//   BitToArith 1 round, 1 bit per bit: a dealer random bit r in both worlds; open c = b ^ r,
+//              then [b] = c + [r] − 2c[r].
+//   Msb/Less   A2B-style circuit of protocol.h: with n = 2, log2(k) + 1 AND rounds plus one
+//              BitToArith round (8 rounds for FM64); each extra level of carry-save adders (for
+//              n > 2) adds one round.
+//
+// Security model: semi-honest. Because rank 0 deals the triples, rank 0 learns every secret
+// (see beaver_tfp.h) and must be trusted; against any coalition of semi-honest parties that
+// excludes rank 0 nothing beyond the outputs leaks (dishonest majority). Use for development and
+// benchmarks, as SPU does; production needs dealer-free triples (not implemented).
+//
+// Thread safety: as Protocol.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "veil/mpc/beaver_tfp.h"
+#include "veil/mpc/protocol.h"
+#include "veil/mpc/setup.h"
+
+namespace veil::mpc {
+
+template <RingElement T>
+class Semi2kProtocol final : public Protocol<T> {
+ public:
+  using Share = AShare<T>;
+
+  Semi2kProtocol(link::Context* ctx, int fxp_bits, const PartySeeds& seeds);
+
+  Share Input(size_t owner, const Shape& shape, const Tensor<T>* value) override;
+  Tensor<T> Open(const Share& x) override;
+  std::optional<Tensor<T>> RevealTo(const Share& x, size_t to) override;
+  Share AddPublic(const Share& x, const Tensor<T>& c) const override;
+  Share Mul(const Share& x, const Share& y) override;
+  Share MatMul(const Share& x, const Share& y) override;
+  Share Trunc(const Share& x, int bits) override;
+  BShare And(const BShare& x, const BShare& y) override;
+  std::vector<BShare> BitOperands(const Share& x) override;
+  Share BitToArith(const BShare& bits, const Shape& shape) override;
+
+ private:
+  // Sends `mine` to every peer and returns the peers' messages of the same size (rank order,
+  // own rank skipped). `mine` is moved into the last send.
+  std::vector<Buffer> Exchange(const std::string& tag, Buffer mine);
+  // Sends `mine` (n ring elements) to every peer and returns the element-wise sum over all
+  // parties, own contribution included.
+  Tensor<T> AllReduceAdd(const std::string& tag, Buffer mine, const Shape& shape);
+  // Same with XOR over words.
+  Words AllReduceXor(const std::string& tag, const Words& mine);
+
+  TrustedFirstPartyBeaver<T> beaver_;
+  std::vector<Prg> input_;  // input_[j]: kInput stream of the seed shared with rank j
+};
+
+}  // namespace veil::mpc

@@ -1,0 +1,34 @@
+// Set-up exchange of a secret-sharing session: configuration agreement and pairwise PRG seeds.
+//
+// Seeds. Every party draws a private seed, and for every peer j a 16-byte contribution c_ij that
+// it sends to j; the pair seed is s_ij = c_ij XOR c_ji, known to exactly i and j. This is a
+// simple exchange that is sound only in the semi-honest model (a malicious party could pick its
+// contribution after seeing the peer's), and the contributions travel over the link like every
+// share does: the link must be confidential against outsiders (TLS or a trusted network).
+//
+// Thread safety: functions are collective over one link::Context and must not run concurrently
+// with other traffic on the same tags.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "veil/base/status.h"
+#include "veil/link/context.h"
+#include "veil/mpc/prg.h"
+
+namespace veil::mpc {
+
+struct PartySeeds {
+  Seed self;               // known to this party only
+  std::vector<Seed> pair;  // pair[j] shared with rank j; pair[rank] is unused
+};
+
+// Agrees on pairwise seeds with every peer (one round).
+StatusOr<PartySeeds> AgreeSeeds(link::Context& ctx);
+
+// Exchanges `description` (protocol, field, fraction bits, wire version) with every peer and
+// fails with DeviceConfigError("config_mismatch") naming the first party that disagrees.
+Status CheckPeerConfig(link::Context& ctx, std::string_view description);
+
+}  // namespace veil::mpc
