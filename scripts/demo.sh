@@ -67,3 +67,6 @@ echo "== first rows of the aligned outputs"
 paste -d'|' <(head -4 "$DIR/out/alice_psi.csv") <(head -4 "$DIR/out/bob_psi.csv") | sed 's/^/  /; s/|/   |   /'
 echo
 echo "full result JSON: $DIR/result.json   events: $DIR/events.jsonl"
+
+echo
+scripts/demo_nodes.sh "$VEIL"
