@@ -13,6 +13,13 @@ namespace {
 
 using testutil::Keys;
 
+EcdhPsiOptions Opts(size_t receiver, size_t batch) {
+  EcdhPsiOptions o;
+  o.receiver_rank = receiver;
+  o.batch_size = batch;
+  return o;
+}
+
 // Runs ECDH PSI for every party over the in-memory link and returns the receiver's output.
 StatusOr<EcdhPsiOutput> RunAll(const std::vector<Keys>& keys, size_t receiver, size_t batch) {
   const size_t n = keys.size();
@@ -93,10 +100,10 @@ TEST(EcdhPsiTest, NonReceiverLearnsNoFingerprints) {
   std::vector<int64_t> counts = {1, 1};
   auto f = std::async(std::launch::async, [&] {
     VectorKeySource s(keys[0]);
-    return RunEcdhPsi(*world[0], {0, 4, nullptr}, s, counts);
+    return RunEcdhPsi(*world[0], Opts(0, 4), s, counts);
   });
   VectorKeySource s1(keys[1]);
-  auto r1 = RunEcdhPsi(*world[1], {0, 4, nullptr}, s1, counts);
+  auto r1 = RunEcdhPsi(*world[1], Opts(0, 4), s1, counts);
   ASSERT_TRUE(r1.ok());
   EXPECT_TRUE(r1->fingerprints.empty());
   ASSERT_TRUE(f.get().ok());
@@ -108,11 +115,11 @@ TEST(EcdhPsiTest, KeyCountMismatchIsAnError) {
   Keys two = {{"a"}, {"b"}};
   auto f = std::async(std::launch::async, [&] {
     VectorKeySource s(Keys{{"a"}});
-    auto r = RunEcdhPsi(*world[1], {0, 4, nullptr}, s, counts);
+    auto r = RunEcdhPsi(*world[1], Opts(0, 4), s, counts);
     return r.status();
   });
   VectorKeySource s0(two);
-  auto r0 = RunEcdhPsi(*world[0], {0, 4, nullptr}, s0, counts);
+  auto r0 = RunEcdhPsi(*world[0], Opts(0, 4), s0, counts);
   EXPECT_EQ(r0.status().code(), "key_count_mismatch");
   world[0]->Close();
   EXPECT_FALSE(f.get().ok());
@@ -124,7 +131,7 @@ TEST(EcdhPsiTest, GarbagePointFromPeerIsRejected) {
   std::vector<int64_t> counts = {1, 1};
   ASSERT_TRUE(world[1]->Send(0, "ecdh/1/1/0", Buffer(32, 0xff)).ok());
   VectorKeySource s0(Keys{{"a"}});
-  auto r0 = RunEcdhPsi(*world[0], {0, 4, nullptr}, s0, counts);
+  auto r0 = RunEcdhPsi(*world[0], Opts(0, 4), s0, counts);
   EXPECT_EQ(r0.status().code(), "invalid_point");
 }
 
