@@ -69,7 +69,7 @@ void WatchSignals(std::shared_ptr<CancelToken> cancel) {
   std::thread([set, cancel]() {
     int sig = 0;
     if (sigwait(&set, &sig) == 0) {
-      Log().warn("received signal {}, cancelling the task", sig);
+      Log().warn("received signal {}, stopping", sig);
       cancel->Cancel(CancelledError("interrupted", "interrupted by signal " + std::to_string(sig)));
     }
   }).detach();
