@@ -39,16 +39,7 @@ int64_t BinIndex(const std::vector<double>& edges, double v, bool include_lowest
 
 TaskType MakeBinningTaskType(BinningType type) {
   auto shared_type = std::make_shared<BinningType>(std::move(type));
-  TaskType t;
-  t.name = shared_type->task_name;
-  t.validate = [](const json& cfg, const TaskEnv& env, Problems& problems) {
-    ReadConfig(cfg, env.parties, problems);
-  };
-  t.path_fields = {{"input_data", true, false}, {"output_data", true, true}};
-  t.peer_config = [](const json& cfg) {
-    return vertical::PeerConfigWithoutPaths(cfg, {"input_data", "output_data"});
-  };
-  t.run = [shared_type](PartyRun& run) -> StatusOr<json> {
+  auto run = [shared_type](PartyRun& run) -> StatusOr<json> {
     const BinningType& bt = *shared_type;
     Problems problems;
     const Config cfg = ReadConfig(run.task_config, vertical::PartyNames(run.link), problems);
@@ -87,10 +78,13 @@ TaskType MakeBinningTaskType(BinningType type) {
     result["binning_type"] = bt.binning_type;
     return result;
   };
-  t.merge = [](const std::map<std::string, json>& by_party, const json&) {
-    return vertical::MergeUnion(by_party, {"bin_edges"});
-  };
-  return t;
+  const std::string name = shared_type->task_name;
+  return vertical::TransformTaskType(
+      name,
+      [](const json& cfg, const TaskEnv& env, Problems& problems) {
+        ReadConfig(cfg, env.parties, problems);
+      },
+      std::move(run), "bin_edges");
 }
 
 }  // namespace veil::tasks

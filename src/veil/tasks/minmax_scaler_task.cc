@@ -107,20 +107,12 @@ StatusOr<json> Run(PartyRun& run) {
 }  // namespace
 
 TaskType MinMaxScalerTaskType() {
-  TaskType t;
-  t.name = kName;
-  t.validate = [](const json& cfg, const TaskEnv& env, Problems& problems) {
-    ReadConfig(cfg, env.parties, problems);
-  };
-  t.path_fields = {{"input_data", true, false}, {"output_data", true, true}};
-  t.peer_config = [](const json& cfg) {
-    return vertical::PeerConfigWithoutPaths(cfg, {"input_data", "output_data"});
-  };
-  t.run = Run;
-  t.merge = [](const std::map<std::string, json>& by_party, const json&) {
-    return vertical::MergeUnion(by_party, {"statistics"});
-  };
-  return t;
+  return vertical::TransformTaskType(
+      kName,
+      [](const json& cfg, const TaskEnv& env, Problems& problems) {
+        ReadConfig(cfg, env.parties, problems);
+      },
+      Run, "statistics");
 }
 
 }  // namespace veil::tasks

@@ -428,4 +428,21 @@ json MergeUnion(const std::map<std::string, json>& by_party,
   return out;
 }
 
+TaskType TransformTaskType(std::string name, decltype(TaskType::validate) validate,
+                           decltype(TaskType::run) run, std::string fitted_key) {
+  TaskType t;
+  t.name = std::move(name);
+  t.validate = std::move(validate);
+  t.path_fields = {{"input_data", true, false}, {"output_data", true, true}};
+  t.peer_config = [](const nlohmann::json& cfg) {
+    return PeerConfigWithoutPaths(cfg, {"input_data", "output_data"});
+  };
+  t.run = std::move(run);
+  t.merge = [key = std::move(fitted_key)](const std::map<std::string, nlohmann::json>& by_party,
+                                          const nlohmann::json&) {
+    return MergeUnion(by_party, {key});
+  };
+  return t;
+}
+
 }  // namespace veil::tasks::vertical
