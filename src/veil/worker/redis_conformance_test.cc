@@ -12,10 +12,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "veil/worker/celery_codec.h"
 #include "veil/worker/redis_client.h"
 #include "veil/worker/redis_fake.h"
 #include "veil/worker/redis_hiredis.h"
 #include "veil/worker/redis_test_server.h"
+#include "veil/worker/worker_scripts.h"
 
 namespace veil::worker {
 namespace {
@@ -31,37 +33,9 @@ bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-// Celery's result write, made atomic: never overwrite a SUCCESS (celery/backends/base.py
-// _store_result does GET-then-SET; reference §1.4). KEYS[1] = celery-task-meta-<id>,
-// ARGV[1] = meta JSON, ARGV[2] = TTL in seconds. Returns 1 if written (and published), else 0.
-constexpr char kStoreResultScript[] = R"lua(
-local current = redis.call('GET', KEYS[1])
-if current then
-  local ok, meta = pcall(cjson.decode, current)
-  if ok and type(meta) == 'table' and meta['status'] == 'SUCCESS' then
-    return 0
-  end
-end
-redis.call('SETEX', KEYS[1], ARGV[2], ARGV[1])
-redis.call('PUBLISH', KEYS[1], ARGV[1])
-return 1
-)lua";
-
 constexpr char kErrorScript[] = "return redis.error_reply('ERR boom from script')";
 
-// The fake's C++ twins of the scripts above.
-RedisReply StoreResultHandler(RedisFake::ScriptCall& call) {
-  const std::string& key = call.keys().at(0);
-  RedisReply current = call.Call({"GET", key});
-  if (current.type == RedisReply::Type::kString) {
-    nlohmann::json meta = nlohmann::json::parse(current.str, nullptr, /*allow_exceptions=*/false);
-    if (meta.is_object() && meta.value("status", "") == "SUCCESS") return RedisReply::Integer(0);
-  }
-  call.Call({"SETEX", key, call.args().at(1), call.args().at(0)});
-  call.Call({"PUBLISH", key, call.args().at(0)});
-  return RedisReply::Integer(1);
-}
-
+// The fake's C++ twin of kErrorScript (the worker's scripts come from RegisterWorkerScripts).
 RedisReply ErrorHandler(RedisFake::ScriptCall&) {
   return RedisReply::Error("ERR boom from script");
 }
@@ -95,7 +69,7 @@ class RedisConformanceTest : public ::testing::TestWithParam<Backend> {
       ASSERT_TRUE(client_->Command({"FLUSHALL"}).ok());
     } else {
       fake_ = std::make_unique<RedisFake>();
-      fake_->RegisterScript(kStoreResultScript, StoreResultHandler);
+      RegisterWorkerScripts(*fake_);  // the worker's scripts, incl. kStoreResultScript
       fake_->RegisterScript(kErrorScript, ErrorHandler);
       auto client = fake_->NewConnection();
       ASSERT_TRUE(client.ok());
