@@ -89,28 +89,6 @@ json DataTaskTest::Outputs(const std::vector<std::string>& parties) {
   return out;
 }
 
-std::vector<StatusOr<json>> RunParties(const TaskType& type, const json& cfg,
-                                       const std::vector<std::string>& parties) {
-  link::ContextDesc desc;
-  desc.session_id = "t";
-  for (const auto& p : parties) desc.parties.push_back({p, "", ""});
-  desc.options.recv_timeout_ms = 20'000;
-  auto world = link::CreateMemoryWorld(desc, nullptr);
-  TaskEnv env;
-  env.parties = parties;
-  std::vector<std::future<StatusOr<json>>> fut;
-  for (size_t r = 0; r < parties.size(); ++r) {
-    fut.push_back(std::async(std::launch::async, [&, r]() -> StatusOr<json> {
-      PartyRun run{*world[r], cfg, env, nullptr};
-      auto res = type.run(run);
-      return res;
-    }));
-  }
-  std::vector<StatusOr<json>> out;
-  for (auto& f : fut) out.push_back(f.get());
-  return out;
-}
-
 Status Validate(const TaskType& type, const json& cfg, const std::vector<std::string>& parties) {
   TaskEnv env;
   env.parties = parties;

@@ -14,6 +14,7 @@
 
 #include "veil/base/status.h"
 #include "veil/tasks/task.h"
+#include "veil/tasks/task_test_util.h"
 
 namespace veil::tasks::testing {
 
@@ -46,10 +47,6 @@ class DataTaskTest : public ::testing::Test {
 
 inline const std::vector<std::string> kTwoParties = {"alice", "bob"};
 inline const std::vector<std::string> kThreeParties = {"alice", "bob", "carol"};
-
-// Runs every party of `type` with `cfg` over an in-memory world (parties in rank order).
-std::vector<StatusOr<nlohmann::json>> RunParties(const TaskType& type, const nlohmann::json& cfg,
-                                                 const std::vector<std::string>& parties);
 
 // Runs validate only.
 Status Validate(const TaskType& type, const nlohmann::json& cfg,

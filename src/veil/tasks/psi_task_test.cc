@@ -10,6 +10,7 @@
 #include "veil/data/csv.h"
 #include "veil/psi/psi_test_util.h"
 #include "veil/tasks/registry.h"
+#include "veil/tasks/task_test_util.h"
 
 namespace veil::tasks {
 namespace {
@@ -57,28 +58,8 @@ class PsiTaskTest : public ::testing::Test {
     return cfg;
   }
 
-  // Runs every party's part over the in-memory link. Returns per-party results or the first error.
   std::vector<StatusOr<json>> Run(const json& cfg, const std::vector<std::string>& parties) {
-    link::ContextDesc desc;
-    desc.session_id = "t";
-    for (const auto& p : parties) desc.parties.push_back({p, "", ""});
-    desc.options.recv_timeout_ms = 20'000;
-    auto world = link::CreateMemoryWorld(desc, nullptr);
-    TaskEnv env;
-    env.parties = parties;
-    const TaskType type = PsiTaskType();
-    std::vector<std::future<StatusOr<json>>> fut;
-    for (size_t r = 0; r < parties.size(); ++r) {
-      fut.push_back(std::async(std::launch::async, [&, r]() -> StatusOr<json> {
-        PartyRun run{*world[r], cfg, env, nullptr};
-        auto res = type.run(run);
-        if (!res.ok()) world[r]->Close();
-        return res;
-      }));
-    }
-    std::vector<StatusOr<json>> out;
-    for (auto& f : fut) out.push_back(f.get());
-    return out;
+    return testing::RunParties(PsiTaskType(), cfg, parties);
   }
 
   // Output rows as "p:row" tuples (aligned joins) or per-party "p:row" (difference).

@@ -1,0 +1,20 @@
+// Test helper shared by the task test binaries: runs every party of a task in one process.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "veil/base/status.h"
+#include "veil/tasks/task.h"
+
+namespace veil::tasks::testing {
+
+// Runs `type` for every party over an in-memory world (parties in rank order, one thread each).
+// A failing party aborts its links, so the others fail fast with its cause instead of waiting for
+// the receive timeout. Returns each party's result.
+std::vector<StatusOr<nlohmann::json>> RunParties(const TaskType& type, const nlohmann::json& cfg,
+                                                 const std::vector<std::string>& parties);
+
+}  // namespace veil::tasks::testing
