@@ -15,6 +15,7 @@
 
 #include "veil/base/exception.h"
 #include "veil/link/test_util.h"
+#include "veil/mpc/mpc_test_util.h"
 
 namespace veil::mpc {
 namespace {
@@ -78,21 +79,8 @@ std::vector<R> RunParties(std::vector<std::unique_ptr<link::Context>>& world,
   return out;
 }
 
-template <typename T>
-T RandomElement(std::mt19937_64& rng) {
-  if constexpr (std::is_same_v<T, uint64_t>) {
-    return rng();
-  } else {
-    return (static_cast<uint128_t>(rng()) << 64) | rng();
-  }
-}
-
-template <typename T>
-Tensor<T> RandomRing(std::mt19937_64& rng, Shape shape) {
-  Tensor<T> t(std::move(shape));
-  for (int64_t i = 0; i < t.numel(); ++i) t[i] = RandomElement<T>(rng);
-  return t;
-}
+using testing::RandomElement;
+using testing::RandomTensor;
 
 // Uniform signed integers in [-2^bits, 2^bits).
 template <typename T>
@@ -133,7 +121,7 @@ TEST_P(MpcConformanceTest, InputOpenRevealRoundTrip) {
   WithRing(GetParam().field, [&]<typename T>() {
     std::mt19937_64 rng(11);
     std::vector<Tensor<T>> inputs;
-    for (size_t p = 0; p < parties(); ++p) inputs.push_back(RandomRing<T>(rng, {4, 25}));
+    for (size_t p = 0; p < parties(); ++p) inputs.push_back(RandomTensor<T>(rng, {4, 25}));
     auto w = world();
     auto opened = RunParties<T, std::vector<Tensor<T>>>(w, runtime(), [&](Protocol<T>& prot) {
       std::vector<Tensor<T>> out;
@@ -159,8 +147,8 @@ TEST_P(MpcConformanceTest, InputOpenRevealRoundTrip) {
 TEST_P(MpcConformanceTest, LinearOperationsAreExact) {
   WithRing(GetParam().field, [&]<typename T>() {
     std::mt19937_64 rng(12);
-    const Tensor<T> a = RandomRing<T>(rng, {300}), b = RandomRing<T>(rng, {300});
-    const Tensor<T> c = RandomRing<T>(rng, {300});
+    const Tensor<T> a = RandomTensor<T>(rng, {300}), b = RandomTensor<T>(rng, {300});
+    const Tensor<T> c = RandomTensor<T>(rng, {300});
     const T s = RandomElement<T>(rng);
     const size_t owner_b = parties() - 1;
     auto w = world();
@@ -189,8 +177,8 @@ TEST_P(MpcConformanceTest, LinearOperationsAreExact) {
 TEST_P(MpcConformanceTest, MulAndMatMulAreExactModulo2k) {
   WithRing(GetParam().field, [&]<typename T>() {
     std::mt19937_64 rng(13);
-    const Tensor<T> a = RandomRing<T>(rng, {1000}), b = RandomRing<T>(rng, {1000});
-    const Tensor<T> ma = RandomRing<T>(rng, {17, 23}), mb = RandomRing<T>(rng, {23, 9});
+    const Tensor<T> a = RandomTensor<T>(rng, {1000}), b = RandomTensor<T>(rng, {1000});
+    const Tensor<T> ma = RandomTensor<T>(rng, {17, 23}), mb = RandomTensor<T>(rng, {23, 9});
     const size_t other = parties() - 1;
     auto w = world();
     auto res = RunParties<T, std::vector<Tensor<T>>>(w, runtime(), [&](Protocol<T>& prot) {
@@ -286,7 +274,7 @@ TEST_P(MpcConformanceTest, MsbAndLessAreExact) {
     constexpr int k = RingTraits<T>::kBits;
     std::mt19937_64 rng(16);
     // Msb over the whole ring (it is exact for every element), including the corner values.
-    Tensor<T> a = RandomRing<T>(rng, {700});
+    Tensor<T> a = RandomTensor<T>(rng, {700});
     const T min = T(1) << (k - 1);
     const std::vector<T> corners = {0, 1, T(0) - 1, min, min - 1, min + 1, T(1) << 63};
     for (size_t i = 0; i < corners.size(); ++i) a[i] = corners[i];
@@ -372,7 +360,7 @@ TEST_P(MpcConformanceTest, DenseLayerComposesKernels) {
 TEST_P(MpcConformanceTest, RevealToSendsSharesOnlyToTheTarget) {
   WithRing(GetParam().field, [&]<typename T>() {
     std::mt19937_64 rng(19);
-    const Tensor<T> a = RandomRing<T>(rng, {256});
+    const Tensor<T> a = RandomTensor<T>(rng, {256});
     auto w = world();
     for (size_t target = 0; target < parties(); ++target) {
       struct Out {
@@ -415,7 +403,7 @@ TEST_P(MpcConformanceTest, LargeInputsTakeTheParallelPaths) {
     const Tensor<T> a = RandomSmall<T>(rng, {100000}, k - 3);
     const Tensor<T> b = RandomSmall<T>(rng, {100000}, k - 3);
     // Odd inner dimension and several of the dealer's row blocks.
-    const Tensor<T> ma = RandomRing<T>(rng, {1001, 33}), mb = RandomRing<T>(rng, {33, 3});
+    const Tensor<T> ma = RandomTensor<T>(rng, {1001, 33}), mb = RandomTensor<T>(rng, {33, 3});
     const size_t other = parties() - 1;
     auto w = world();
     auto res = RunParties<T, std::vector<Tensor<T>>>(w, runtime(), [&](Protocol<T>& prot) {

@@ -6,25 +6,13 @@
 #include <gtest/gtest.h>
 
 #include "veil/mpc/bits.h"
+#include "veil/mpc/mpc_test_util.h"
 
 namespace veil::mpc {
 namespace {
 
-template <typename T>
-T RandomElement(std::mt19937_64& rng) {
-  if constexpr (std::is_same_v<T, uint64_t>) {
-    return rng();
-  } else {
-    return (static_cast<uint128_t>(rng()) << 64) | rng();
-  }
-}
-
-template <typename T>
-Tensor<T> RandomTensor(std::mt19937_64& rng, Shape shape) {
-  Tensor<T> t(std::move(shape));
-  for (int64_t i = 0; i < t.numel(); ++i) t[i] = RandomElement<T>(rng);
-  return t;
-}
+using testing::RandomElement;
+using testing::RandomTensor;
 
 template <typename T>
 class MpcRingTest : public ::testing::Test {};
