@@ -79,12 +79,7 @@ TaskType MakeBinningTaskType(BinningType type) {
     return result;
   };
   const std::string name = shared_type->task_name;
-  return vertical::TransformTaskType(
-      name,
-      [](const json& cfg, const TaskEnv& env, Problems& problems) {
-        ReadConfig(cfg, env.parties, problems);
-      },
-      std::move(run), "bin_edges");
+  return vertical::TransformTaskType(name, ReadConfig, std::move(run), "bin_edges");
 }
 
 }  // namespace veil::tasks

@@ -134,12 +134,7 @@ StatusOr<json> Run(PartyRun& run) {
 }  // namespace
 
 TaskType FillnaTaskType() {
-  return vertical::TransformTaskType(
-      kName,
-      [](const json& cfg, const TaskEnv& env, Problems& problems) {
-        ReadConfig(cfg, env.parties, problems);
-      },
-      Run, "fill_values");
+  return vertical::TransformTaskType(kName, ReadConfig, Run, "fill_values");
 }
 
 }  // namespace veil::tasks

@@ -56,12 +56,7 @@ StatusOr<json> Run(PartyRun& run) {
 }  // namespace
 
 TaskType LabelEncoderTaskType() {
-  return vertical::TransformTaskType(
-      kName,
-      [](const json& cfg, const TaskEnv& env, Problems& problems) {
-        ReadConfig(cfg, env.parties, problems);
-      },
-      Run, "mappings");
+  return vertical::TransformTaskType(kName, ReadConfig, Run, "mappings");
 }
 
 }  // namespace veil::tasks

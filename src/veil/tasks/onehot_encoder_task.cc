@@ -73,12 +73,7 @@ StatusOr<json> Run(PartyRun& run) {
 }  // namespace
 
 TaskType OneHotEncoderTaskType() {
-  return vertical::TransformTaskType(
-      kName,
-      [](const json& cfg, const TaskEnv& env, Problems& problems) {
-        ReadConfig(cfg, env.parties, problems);
-      },
-      Run, "categories");
+  return vertical::TransformTaskType(kName, ReadConfig, Run, "categories");
 }
 
 }  // namespace veil::tasks

@@ -109,12 +109,7 @@ StatusOr<json> Run(PartyRun& run) {
 }  // namespace
 
 TaskType StandardScalerTaskType() {
-  return vertical::TransformTaskType(
-      kName,
-      [](const json& cfg, const TaskEnv& env, Problems& problems) {
-        ReadConfig(cfg, env.parties, problems);
-      },
-      Run, "statistics");
+  return vertical::TransformTaskType(kName, ReadConfig, Run, "statistics");
 }
 
 }  // namespace veil::tasks

@@ -428,11 +428,14 @@ json MergeUnion(const std::map<std::string, json>& by_party,
   return out;
 }
 
-TaskType TransformTaskType(std::string name, decltype(TaskType::validate) validate,
-                           decltype(TaskType::run) run, std::string fitted_key) {
+TaskType TransformTaskType(std::string name, ConfigCheck check_config, decltype(TaskType::run) run,
+                           std::string fitted_key) {
   TaskType t;
   t.name = std::move(name);
-  t.validate = std::move(validate);
+  t.validate = [check = std::move(check_config)](const nlohmann::json& cfg, const TaskEnv& env,
+                                                 Problems& problems) {
+    check(cfg, env.parties, problems);
+  };
   t.path_fields = {{"input_data", true, false}, {"output_data", true, true}};
   t.peer_config = [](const nlohmann::json& cfg) {
     return PeerConfigWithoutPaths(cfg, {"input_data", "output_data"});

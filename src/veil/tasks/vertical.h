@@ -149,9 +149,13 @@ nlohmann::json MergeUnion(const std::map<std::string, nlohmann::json>& by_party,
                           const std::vector<std::string>& union_keys);
 
 // The TaskType of a transform task (each party rewrites its own input_data into its own
-// output_data): path fields, the peer config without the paths, and a local-mode merge that
+// output_data): validation by `check_config` (the task's config reader; its result is
+// discarded), path fields, the peer config without the paths, and a local-mode merge that
 // unions every party's `fitted_key` (e.g. "statistics").
-TaskType TransformTaskType(std::string name, decltype(TaskType::validate) validate,
-                           decltype(TaskType::run) run, std::string fitted_key);
+using ConfigCheck =
+    std::function<void(const nlohmann::json& task_config, const std::vector<std::string>& parties,
+                       Problems& problems)>;
+TaskType TransformTaskType(std::string name, ConfigCheck check_config, decltype(TaskType::run) run,
+                           std::string fitted_key);
 
 }  // namespace veil::tasks::vertical
