@@ -63,6 +63,7 @@
 #include <nlohmann/json.hpp>
 
 #include "veil/base/status.h"
+#include "veil/worker/lua_fragments.h"
 
 namespace veil::worker {
 
@@ -240,22 +241,8 @@ nlohmann::json PythonWorkerSuccessWrapper(std::string_view task_id, std::string_
 // duplicate execution, done atomically here), then PUBLISH it on the key's channel so that a
 // waiting `AsyncResult.get()` wakes up. KEYS[1] = result key, ARGV[1] = result JSON,
 // ARGV[2] = TTL in seconds (<= 0: no expiry). Returns 1 if stored, 0 if SUCCESS was kept.
-inline constexpr std::string_view kStoreResultScript = R"lua(
-local current = redis.call('GET', KEYS[1])
-if current then
-  local ok, meta = pcall(cjson.decode, current)
-  if ok and type(meta) == 'table' and meta['status'] == 'SUCCESS' then
-    return 0
-  end
-end
-local ttl = math.floor(tonumber(ARGV[2]) or 0)
-if ttl > 0 then
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ttl)
-else
-  redis.call('SET', KEYS[1], ARGV[1])
-end
-redis.call('PUBLISH', KEYS[1], ARGV[1])
-return 1
+inline constexpr std::string_view kStoreResultScript = VEIL_LUA_STORE_RESULT_FN R"lua(
+return store_result(KEYS[1], ARGV[1], ARGV[2])
 )lua";
 
 // ---- Building blocks, exposed for tests and for other Python-facing writers ------------------

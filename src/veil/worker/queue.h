@@ -37,6 +37,7 @@
 
 #include "veil/base/status.h"
 #include "veil/worker/celery_codec.h"
+#include "veil/worker/lua_fragments.h"
 #include "veil/worker/redis_client.h"
 
 namespace veil::worker {
@@ -175,40 +176,11 @@ return removed
 // ARGV: 1 result json ('' = none), 2 result ttl, 3 raw, 4 lease token, 5 event json ('' = none),
 // 6 event seq, 7 status channel, 8 stream maxlen, 9 finished_at, 10 execution_id,
 // 11 event status, 12 record ttl.
-inline constexpr std::string_view kFinishScript = R"lua(
-if ARGV[1] ~= '' then
-  local keep = false
-  local current = redis.call('GET', KEYS[1])
-  if current then
-    local ok, meta = pcall(cjson.decode, current)
-    if ok and type(meta) == 'table' and meta['status'] == 'SUCCESS' then keep = true end
-  end
-  if not keep then
-    local ttl = math.floor(tonumber(ARGV[2]) or 0)
-    if ttl > 0 then
-      redis.call('SET', KEYS[1], ARGV[1], 'EX', ttl)
-    else
-      redis.call('SET', KEYS[1], ARGV[1])
-    end
-    redis.call('PUBLISH', KEYS[1], ARGV[1])
-  end
-end
+inline constexpr std::string_view kFinishScript =
+    VEIL_LUA_STORE_RESULT_FN VEIL_LUA_PUBLISH_EVENT_FN R"lua(
+if ARGV[1] ~= '' then store_result(KEYS[1], ARGV[1], ARGV[2]) end
 if ARGV[5] ~= '' then
-  local last = tonumber(redis.call('HGET', KEYS[2], 'last_seq') or '0') or 0
-  local seq = tonumber(ARGV[6]) or 0
-  if seq > last then
-    redis.call('HSET', KEYS[2], 'last_seq', ARGV[6])
-    redis.call('PUBLISH', ARGV[7], ARGV[5])
-    redis.call('LPUSH', KEYS[5], ARGV[5])
-    local maxlen = math.floor(tonumber(ARGV[8]) or 0)
-    if maxlen > 0 then
-      redis.call('XADD', KEYS[6], 'MAXLEN', '~', maxlen, '*', 'event', ARGV[5],
-                 'execution_id', ARGV[10], 'status', ARGV[11])
-    else
-      redis.call('XADD', KEYS[6], '*', 'event', ARGV[5], 'execution_id', ARGV[10],
-                 'status', ARGV[11])
-    end
-  end
+  publish_event(KEYS[5], KEYS[6], KEYS[2], ARGV[7], ARGV[5], ARGV[6], ARGV[8], ARGV[10], ARGV[11])
 end
 if redis.call('HGET', KEYS[2], 'state') ~= 'finished' then
   redis.call('LREM', KEYS[3], 1, ARGV[3])
@@ -225,26 +197,12 @@ return 1
 
 // KEYS: 1 processing, 2 delayed zset, 3 record, 4 lease, 5 result key.
 // ARGV: 1 raw, 2 score, 3 new raw, 4 seq_base, 5 lease token, 6 RETRY result json, 7 ttl.
-inline constexpr std::string_view kRetryScript = R"lua(
+inline constexpr std::string_view kRetryScript = VEIL_LUA_STORE_RESULT_FN R"lua(
 local removed = redis.call('LREM', KEYS[1], 1, ARGV[1])
 if removed > 0 then
   redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
   redis.call('HSET', KEYS[3], 'state', 'retry_pending', 'seq_base', ARGV[4])
-  local keep = false
-  local current = redis.call('GET', KEYS[5])
-  if current then
-    local ok, meta = pcall(cjson.decode, current)
-    if ok and type(meta) == 'table' and meta['status'] == 'SUCCESS' then keep = true end
-  end
-  if not keep and ARGV[6] ~= '' then
-    local ttl = math.floor(tonumber(ARGV[7]) or 0)
-    if ttl > 0 then
-      redis.call('SET', KEYS[5], ARGV[6], 'EX', ttl)
-    else
-      redis.call('SET', KEYS[5], ARGV[6])
-    end
-    redis.call('PUBLISH', KEYS[5], ARGV[6])
-  end
+  if ARGV[6] ~= '' then store_result(KEYS[5], ARGV[6], ARGV[7]) end
 end
 if redis.call('GET', KEYS[4]) == ARGV[5] then redis.call('DEL', KEYS[4]) end
 return removed

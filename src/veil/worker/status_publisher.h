@@ -38,6 +38,7 @@
 
 #include "veil/base/status.h"
 #include "veil/runtime/events.h"
+#include "veil/worker/lua_fragments.h"
 #include "veil/worker/redis_client.h"
 
 namespace veil::worker {
@@ -52,23 +53,9 @@ inline constexpr int64_t kPublisherMaxBackoffMs = 2000;
 // KEYS: 1 status list, 2 status stream, 3 task record ('' = none).
 // ARGV: 1 channel, 2 event json, 3 seq, 4 stream maxlen, 5 execution_id, 6 status.
 // Returns 1 if published, 0 if skipped as a duplicate.
-inline constexpr std::string_view kPublishEventScript = R"lua(
-if KEYS[3] ~= '' then
-  local last = tonumber(redis.call('HGET', KEYS[3], 'last_seq') or '0') or 0
-  local seq = tonumber(ARGV[3]) or 0
-  if seq <= last then return 0 end
-  redis.call('HSET', KEYS[3], 'last_seq', ARGV[3])
-end
-redis.call('PUBLISH', ARGV[1], ARGV[2])
-redis.call('LPUSH', KEYS[1], ARGV[2])
-local maxlen = math.floor(tonumber(ARGV[4]) or 0)
-if maxlen > 0 then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '*', 'event', ARGV[2],
-             'execution_id', ARGV[5], 'status', ARGV[6])
-else
-  redis.call('XADD', KEYS[2], '*', 'event', ARGV[2], 'execution_id', ARGV[5], 'status', ARGV[6])
-end
-return 1
+inline constexpr std::string_view kPublishEventScript = VEIL_LUA_PUBLISH_EVENT_FN R"lua(
+return publish_event(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5],
+                     ARGV[6])
 )lua";
 
 // Publishes one event now (the script above). Used by the publisher thread and by tests.
