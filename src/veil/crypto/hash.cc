@@ -14,12 +14,4 @@ std::array<uint8_t, 16> Blake2b128(std::string_view data) {
   return out;
 }
 
-std::array<uint8_t, 32> Blake2b256(std::string_view data) {
-  InitSodium();
-  std::array<uint8_t, 32> out;
-  crypto_generichash(out.data(), out.size(), reinterpret_cast<const uint8_t*>(data.data()),
-                     data.size(), nullptr, 0);
-  return out;
-}
-
 }  // namespace veil::crypto

@@ -11,7 +11,5 @@ namespace veil::crypto {
 // BLAKE2b with a 16-byte digest: collision-resistant identifiers for local bookkeeping (e.g.
 // spotting duplicate keys); never sent to a peer.
 std::array<uint8_t, 16> Blake2b128(std::string_view data);
-// BLAKE2b-256 (e.g. config digests).
-std::array<uint8_t, 32> Blake2b256(std::string_view data);
 
 }  // namespace veil::crypto

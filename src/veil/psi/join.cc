@@ -168,14 +168,4 @@ StatusOr<std::vector<PartyRows>> PlanJoin(JoinType type, size_t receiver, size_t
   return out;
 }
 
-int64_t CountDuplicateRows(const std::vector<Fingerprint>& fps) {
-  std::vector<Fingerprint> s = fps;
-  std::sort(s.begin(), s.end());
-  int64_t dups = 0;
-  for (size_t i = 1; i < s.size(); ++i) {
-    if (s[i] == s[i - 1]) ++dups;
-  }
-  return dups;
-}
-
 }  // namespace veil::psi

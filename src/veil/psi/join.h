@@ -1,5 +1,7 @@
-// Join planning: from the receiver's fingerprints of every party's keys, decide which input row
-// of each party goes to which output row. Pure computation, no I/O.
+// Join semantics, and PlanJoin: the in-memory reference of the receiver's join. From the
+// fingerprints of every party's keys it decides which input row of each party goes to which
+// output row. Pure computation, no I/O; memory grows with the input, so the PSI task uses the
+// streaming JoinBuilder (join_builder.h), which is tested to produce exactly PlanJoin's rows.
 //
 // Semantics (SQL over the key columns):
 //  - inner_join (any n ≥ 2): rows whose key is in every party's set; a key present c_p times at
@@ -46,8 +48,5 @@ struct PartyRows {
 StatusOr<std::vector<PartyRows>> PlanJoin(JoinType type, size_t receiver, size_t left_rank,
                                           const std::vector<std::vector<Fingerprint>>& fingerprints,
                                           const std::vector<int64_t>& receiver_order = {});
-
-// Number of keys of party p that occur more than once in its own input.
-int64_t CountDuplicateRows(const std::vector<Fingerprint>& fingerprints);
 
 }  // namespace veil::psi

@@ -88,10 +88,5 @@ TEST(JoinPlanTest, EmptyInputs) {
   }
 }
 
-TEST(JoinPlanTest, CountDuplicates) {
-  std::vector<Keys> keys = {{{"a"}, {"b"}, {"a"}, {"a"}}};
-  EXPECT_EQ(CountDuplicateRows(FakeFingerprints(keys)[0]), 2);
-}
-
 }  // namespace
 }  // namespace veil::psi
