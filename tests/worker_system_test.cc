@@ -543,8 +543,8 @@ TEST_F(WorkerSystemTest, TimeLimitsAndNetworkRetriesEndWithOneTerminalEvent) {
   EXPECT_EQ(alice.Stop(), 0);
 }
 
-// (7) the other task names through Python, and a measurement: ping throughput and the
-// LPUSH → task-start latency through one worker.
+// (7) the other task names through Python. (Ping throughput and LPUSH → start latency are
+// measured by bench/worker_bench.cc.)
 TEST_F(WorkerSystemTest, PythonSeesBuiltinTasksAndNotRegistered) {
   ScratchDir dir("python");
   auto server = StartRedis();
@@ -573,49 +573,6 @@ TEST_F(WorkerSystemTest, PythonSeesBuiltinTasksAndNotRegistered) {
   EXPECT_EQ(lines[4]["ok"], false);
   EXPECT_EQ(lines[4]["exc_type"], "NotRegistered") << lines[4].dump();
 
-  // Measurement (printed, not asserted beyond sanity).
-  constexpr int kPings = 200;
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < kPings; ++i) {
-    worker::SendRequest ping;
-    ping.task = std::string(worker::kPingTaskName);
-    ping.task_id = "bench-" + std::to_string(i);
-    Send(*redis, ping);
-  }
-  ASSERT_EQ(WaitReady(*redis, "bench-" + std::to_string(kPings - 1), 60000)["status"], "SUCCESS");
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        for (int i = 0; i < kPings; i += 10) {
-          if (Meta(*redis, "bench-" + std::to_string(i)).value("status", "") != "SUCCESS") {
-            return false;
-          }
-        }
-        return true;
-      },
-      30000));
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  // Latency: an idle worker, one message, LPUSH → STARTED in the result backend.
-  std::vector<double> latencies_ms;
-  for (int i = 0; i < 20; ++i) {
-    worker::SendRequest ping;
-    ping.task = std::string(worker::kPingTaskName);
-    ping.task_id = "lat-" + std::to_string(i);
-    const auto t0 = std::chrono::steady_clock::now();
-    Send(*redis, ping);
-    for (int spin = 0; spin < 10000; ++spin) {
-      auto started = redis->HGet(worker::TaskRecordKey(ping.task_id), "started_at");
-      if (started.ok() && *started) break;
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
-    latencies_ms.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(latencies_ms.begin(), latencies_ms.end());
-  std::printf(
-      "[measure] %d pings through one worker in %.2f s = %.0f tasks/s; LPUSH->start "
-      "median %.1f ms, max %.1f ms (20 samples)\n",
-      kPings, secs, kPings / secs, latencies_ms[latencies_ms.size() / 2], latencies_ms.back());
   EXPECT_EQ(alice.Stop(), 0);
 }
 
