@@ -20,88 +20,15 @@
 namespace veil::mpc {
 namespace {
 
-struct Config {
-  std::string protocol;
-  size_t parties;
-  FieldType field;
-};
-
-void PrintTo(const Config& c, std::ostream* os) {
-  *os << c.protocol << "/" << c.parties << "pc/" << FieldTypeName(c.field);
-}
-
-std::string ConfigName(const ::testing::TestParamInfo<Config>& info) {
-  return info.param.protocol + "_" + std::to_string(info.param.parties) + "_" +
-         std::string(FieldTypeName(info.param.field));
-}
-
-// Calls fn.template operator()<T>() with T the ring type of `field`.
-template <typename Fn>
-void WithRing(FieldType field, Fn&& fn) {
-  if (field == FieldType::kFM64) {
-    fn.template operator()<uint64_t>();
-  } else {
-    fn.template operator()<uint128_t>();
-  }
-}
-
-// Runs fn(protocol) for every party of `world`, one thread each, and returns the per-party
-// results (rank order). A party that throws aborts its link so that its peers fail fast; the
-// first exception is rethrown here after every thread has finished.
-template <typename T, typename R>
-std::vector<R> RunParties(std::vector<std::unique_ptr<link::Context>>& world,
-                          const RuntimeConfig& config, const std::function<R(Protocol<T>&)>& fn) {
-  std::vector<std::future<R>> futures;
-  for (size_t r = 0; r < world.size(); ++r) {
-    futures.push_back(std::async(std::launch::async, [&, r]() -> R {
-      try {
-        auto prot = ValueOrThrow(CreateProtocol<T>(config, world[r].get()));
-        return fn(*prot);
-      } catch (const VeilException& e) {
-        world[r]->Abort(e.status());
-        throw;
-      } catch (const std::exception& e) {
-        world[r]->Abort(InternalError("test_exception", e.what()));
-        throw;
-      }
-    }));
-  }
-  std::vector<R> out;
-  std::exception_ptr first;
-  for (auto& f : futures) {
-    try {
-      out.push_back(f.get());
-    } catch (...) {
-      if (!first) first = std::current_exception();
-    }
-  }
-  if (first) std::rethrow_exception(first);
-  return out;
-}
-
+using testing::Config;
+using testing::ConfigName;
+using testing::RandomDoubles;
 using testing::RandomElement;
+using testing::RandomSmall;
 using testing::RandomTensor;
-
-// Uniform signed integers in [-2^bits, 2^bits).
-template <typename T>
-Tensor<T> RandomSmall(std::mt19937_64& rng, Shape shape, int bits) {
-  Tensor<T> t(std::move(shape));
-  for (int64_t i = 0; i < t.numel(); ++i) {
-    T v = RandomElement<T>(rng) & ((T(1) << (bits + 1)) - 1);
-    t[i] = v - (T(1) << bits);
-  }
-  return t;
-}
-
-Tensor<double> RandomDoubles(std::mt19937_64& rng, Shape shape, double lo, double hi) {
-  std::uniform_real_distribution<double> d(lo, hi);
-  Tensor<double> t(std::move(shape));
-  for (int64_t i = 0; i < t.numel(); ++i) t[i] = d(rng);
-  return t;
-}
-
-template <typename T>
-using Signed = typename RingTraits<T>::Signed;
+using testing::RunParties;
+using testing::Signed;
+using testing::WithRing;
 
 class MpcConformanceTest : public ::testing::TestWithParam<Config> {
  protected:
