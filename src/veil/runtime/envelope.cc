@@ -533,7 +533,7 @@ class EnvelopeParser {
         spu->protocol = p;
       }
     }
-    int max_fxp_bits = 62;
+    int max_fxp_bits = 30;  // the engine's limit: k/2 - 2 for a k-bit ring
     if (auto field = r.String("field", Required::kYes)) {
       std::string f = Upper(*field);
       if (std::find(UnsupportedSpuFields().begin(), UnsupportedSpuFields().end(), f) !=
@@ -546,7 +546,7 @@ class EnvelopeParser {
             fmt::format("'{}' is not one of: {}", *field, Join(SpuFields())));
       } else {
         spu->field = f;
-        if (f == "FM128") max_fxp_bits = 126;
+        if (f == "FM128") max_fxp_bits = 62;
       }
     }
     spu->fxp_fraction_bits = r.Int("fxp_fraction_bits", Required::kNo, 1, max_fxp_bits);
@@ -768,6 +768,19 @@ class EnvelopeParser {
           fmt::format("task type '{}' needs an SPU: give spu_config with enable_spu true and a "
                       "cluster_def",
                       type->name));
+    } else if (type->needs_spu && spu_nodes_ok_ && parties_ok_) {
+      // veil's SPU spans every party of the execution (ranks in sf_init_config order).
+      std::vector<std::string> nodes;
+      for (const auto& n : env_.spu->nodes) nodes.push_back(n.party);
+      std::vector<std::string> parties = PartyNames();
+      std::sort(nodes.begin(), nodes.end());
+      std::sort(parties.begin(), parties.end());
+      if (nodes != parties) {
+        Add("spu_config.cluster_def.nodes", "spu_parties_mismatch",
+            fmt::format("task type '{}' runs its SPU on every party ({}); cluster_def.nodes "
+                        "names {}",
+                        type->name, Join(PartyNames()), Join(nodes)));
+      }
     }
     if (type->needs_heu && !env_.heu_enabled()) {
       Add("heu_config", "heu_required",

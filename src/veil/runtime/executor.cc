@@ -19,6 +19,7 @@
 #include "veil/base/problems.h"
 #include "veil/base/time.h"
 #include "veil/link/tcp_transport.h"
+#include "veil/mpc/device.h"
 #include "veil/runtime/redact.h"
 
 namespace veil::runtime {
@@ -119,6 +120,15 @@ Status RunOnParties(const std::vector<std::unique_ptr<link::Context>>& ctxs, Can
   return failures.front();
 }
 
+// The engine configuration of an (already validated) spu_config.
+StatusOr<mpc::RuntimeConfig> SpuRuntimeConfig(const SpuConfig& spu) {
+  mpc::RuntimeConfig c;
+  c.protocol = spu.protocol;
+  VEIL_ASSIGN_OR_RETURN(c.field, mpc::ParseFieldType(spu.field));
+  c.fxp_fraction_bits = static_cast<int>(spu.fxp_fraction_bits.value_or(0));
+  return c;
+}
+
 std::string Hex(const unsigned char* data, size_t n) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;
@@ -175,12 +185,21 @@ class Execution {
     emitter_.Running(kStageDeviceCreation, 0.3);
     const auto device_start = SteadyClock::now();
     VEIL_RETURN_IF_ERROR(CheckCancelled());
-    // Devices are PYUs (one per party) plus the SPU/HEU of the config; the engines build their
-    // state inside the task's run, so this stage only names them.
+    // Devices are PYUs (one per party) plus the SPU/HEU of the config. A task that needs the
+    // SPU gets it built here (configuration agreement and PRG seeds: a collective round), so
+    // device_init_time is the SPU's real set-up time.
     json devices = json::array();
     for (const auto& p : env_.party_names()) devices.push_back("pyu:" + p);
     if (env_.spu_enabled()) devices.push_back("spu");
     if (env_.heu_enabled()) devices.push_back("heu");
+    if (type_.needs_spu && env_.spu_enabled()) {
+      VEIL_ASSIGN_OR_RETURN(const mpc::RuntimeConfig spu_config, SpuRuntimeConfig(*env_.spu));
+      spus_.resize(ctxs_.size());
+      VEIL_RETURN_IF_ERROR(RunOnParties(ctxs_, cancel_.get(), [&](size_t i) -> Status {
+        VEIL_ASSIGN_OR_RETURN(spus_[i], mpc::SpuDevice::Create(spu_config, ctxs_[i].get()));
+        return Status();
+      }));
+    }
     const double device_init_s = SecondsSince(device_start);
     emitter_.Running(kStageDevicesInitialized, 0.4,
                      {{"device_init_time", Round(device_init_s, kTimeDecimals)},
@@ -203,6 +222,7 @@ class Execution {
                           [this, party](const std::string& stage, double p, json data) {
                             ForwardProgress(party, stage, p, std::move(data));
                           }};
+      if (i < spus_.size()) run.spu = spus_[i].get();
       VEIL_ASSIGN_OR_RETURN(json result, type_.run(run));
       std::lock_guard<std::mutex> lock(results_mu);
       by_party[party] = std::move(result);
@@ -278,6 +298,7 @@ class Execution {
   }
 
   void CloseLinks() {
+    spus_.clear();  // devices hold their links
     for (auto& c : ctxs_) {
       if (c) c->Close();
     }
@@ -334,6 +355,7 @@ class Execution {
   std::shared_ptr<CancelToken> cancel_;
   CancelRelay relay_;
   std::vector<std::unique_ptr<link::Context>> ctxs_;
+  std::vector<std::unique_ptr<mpc::SpuDevice>> spus_;  // by ctxs_ index; empty without SPU
 };
 
 EventIds IdsOf(const Envelope& env) {

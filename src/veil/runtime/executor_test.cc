@@ -159,6 +159,58 @@ TEST(ExecutorLocalTest, ThreePartiesWithSpuDevice) {
   ExpectSkeletonStages(sink, "task_completed");
 }
 
+json SpuConfigFor(const std::vector<std::string>& parties, const std::string& protocol,
+                  const std::string& field) {
+  json nodes = json::array();
+  int port = 1;
+  for (const auto& p : parties) {
+    nodes.push_back({{"party", p}, {"address", "127.0.0.1:" + std::to_string(port++)}});
+  }
+  return {{"cluster_def",
+           {{"nodes", nodes}, {"runtime_config", {{"protocol", protocol}, {"field", field}}}}}};
+}
+
+TEST(ExecutorLocalTest, SpuTaskRunsOnTheDeviceBuiltFromSpuConfig) {
+  struct Case {
+    std::vector<std::string> parties;
+    std::string protocol, field;
+    double product;
+  };
+  for (const Case& c : {Case{{"alice", "bob"}, "SEMI2K", "FM128", 2.0},
+                        Case{{"alice", "bob", "carol"}, "ABY3", "FM64", 6.0},
+                        Case{{"alice", "bob", "carol"}, "SEMI2K", "FM64", 6.0}}) {
+    SCOPED_TRACE(c.protocol + "/" + c.field);
+    json e = LocalEnvelope(c.parties);
+    e["task_config"] = {{"task_type", "spu_product"}};
+    e["spu_config"] = SpuConfigFor(c.parties, c.protocol, c.field);
+    MemorySink sink;
+    auto r = Execute(Parse(e), ExecOpts(&sink));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_NEAR((*r)["result"]["product"].get<double>(), c.product, 1e-4);
+    EXPECT_EQ((*r)["result"]["protocol"], c.protocol);
+    EXPECT_EQ((*r)["task_metadata"]["devices_used"].back(), "spu");
+    EXPECT_GE((*r)["performance_metrics"]["device_init_time"].get<double>(), 0.0);
+    bool saw_devices = false;
+    for (const auto& ev : sink.events()) {
+      if (ev["data"].value("stage", "") == "devices_initialized") {
+        saw_devices = true;
+        EXPECT_TRUE(ev["data"].contains("device_init_time"));
+      }
+    }
+    EXPECT_TRUE(saw_devices);
+  }
+}
+
+TEST(ExecutorLocalTest, SpuMustSpanEveryPartyOfAnSpuTask) {
+  json e = LocalEnvelope({"alice", "bob", "carol"});
+  e["task_config"] = {{"task_type", "spu_product"}};
+  e["spu_config"] = SpuConfigFor({"alice", "bob"}, "SEMI2K", "FM64");
+  auto env = ParseEnvelope(e, Opts());
+  ASSERT_FALSE(env.ok());
+  EXPECT_NE(env.status().ToString().find("spu_parties_mismatch"), std::string::npos)
+      << env.status().ToString();
+}
+
 TEST(ExecutorLocalTest, FailingPartyReportsRootCauseAndNobodyHangs) {
   json e = LocalEnvelope();
   e["task_config"]["fail_party"] = "bob";

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "veil/base/bytes.h"
+#include "veil/mpc/device.h"
 
 namespace veil::runtime::testing {
 namespace {
@@ -102,6 +103,29 @@ tasks::TaskType Trivial(const std::string& name, bool spu, bool heu) {
   return t;
 }
 
+// Multiplies (rank + 1) of every party under the SPU the runtime built (each party inputs its
+// own factor), and opens the product.
+tasks::TaskType SpuProductType() {
+  tasks::TaskType t;
+  t.name = "spu_product";
+  t.needs_spu = true;
+  t.run = [](tasks::PartyRun& run) -> StatusOr<json> {
+    if (run.spu == nullptr) return InternalError("no_spu", "the runtime built no SPU");
+    return run.spu->Visit([&]<typename T>(mpc::Protocol<T>& prot) -> StatusOr<json> {
+      const mpc::Shape shape{1};
+      const size_t me = prot.rank();
+      mpc::Tensor<double> mine(shape);
+      mine[0] = static_cast<double>(me + 1);
+      auto acc = prot.InputFxp(0, shape, me == 0 ? &mine : nullptr);
+      for (size_t r = 1; r < prot.world_size(); ++r) {
+        acc = prot.MulFxp(acc, prot.InputFxp(r, shape, me == r ? &mine : nullptr));
+      }
+      return json{{"product", prot.OpenFxp(acc)[0]}, {"protocol", prot.name()}};
+    });
+  };
+  return t;
+}
+
 tasks::TaskType DriftingType() {
   tasks::TaskType t = SumType();
   t.name = "drifting";
@@ -117,6 +141,7 @@ tasks::TaskRegistry* Build() {
   (void)r->Register(Trivial("spu_task", true, false));
   (void)r->Register(Trivial("heu_task", false, true));
   (void)r->Register(DriftingType());
+  (void)r->Register(SpuProductType());
   return r;
 }
 

@@ -22,6 +22,10 @@
 #include "veil/base/status.h"
 #include "veil/link/context.h"
 
+namespace veil::mpc {
+class SpuDevice;
+}  // namespace veil::mpc
+
 namespace veil::tasks {
 
 // Facts about the execution known before any network traffic.
@@ -45,6 +49,9 @@ struct PartyRun {
   const nlohmann::json& task_config;
   const TaskEnv& env;
   ProgressFn progress;
+  // This party's SPU when the task type needs_spu (built by the runtime from spu_config during
+  // device_creation, spanning every party in rank order); nullptr otherwise.
+  mpc::SpuDevice* spu = nullptr;
 };
 
 // A path field of task_config that the runtime checks against DATA_PATH (security layer) and
