@@ -6,11 +6,13 @@
 #include "veil/tasks/label_encoder_task.h"
 #include "veil/tasks/minmax_scaler_task.h"
 #include "veil/tasks/onehot_encoder_task.h"
+#include "veil/tasks/pearson_correlation_task.h"
 #include "veil/tasks/psi_task.h"
 #include "veil/tasks/quantile_binning_task.h"
 #include "veil/tasks/regression_eval_task.h"
 #include "veil/tasks/standard_scaler_task.h"
 #include "veil/tasks/table_statistics_task.h"
+#include "veil/tasks/vif_task.h"
 
 namespace veil::tasks {
 
@@ -47,6 +49,8 @@ TaskRegistry* BuildBuiltins() {
   (void)r->Register(EqualWidthBinningTaskType());
   (void)r->Register(FillnaTaskType());
   (void)r->Register(TableStatisticsTaskType());
+  (void)r->Register(PearsonCorrelationTaskType());
+  (void)r->Register(VifTaskType());
   (void)r->Register(BiClassificationEvalTaskType());
   (void)r->Register(RegressionEvalTaskType());
   return r;
