@@ -102,10 +102,11 @@ AShare<T> ScaleByPow2(Protocol<T>& prot, const Normalized<T>& n, const AShare<T>
 // exp(x) by SPU's EXP_TAYLOR (CrypTen; Knott et al., NeurIPS 2021): (1 + x/2^n)^(2^n), one
 // truncation by n and n squarings (n = iters, SPU's fxp_exp_iters = 8).
 // Rounds: n (+1 for the Trunc outside 2-party SEMI2K).
-// Error (n = 8): the method's relative error is 1 − exp(−x²/2^(n+1) + O(x³/4^n)), about x²/512:
-// asserted |exp(x) − y| ≤ (x²/500 + 3e-3)·exp(x) + 4 ulp on x ∈ [−8, 4]. Domain: x ∈ [−8, 8] on
-// FM64 (beyond x ≈ 12 squarings overflow; below −2^n the base turns negative and the result is
-// meaningless; for −2^n < x < −8 it stays in [0, exp(x)] and tiny). FM128 allows x up to ~30.
+// Error (n = 8): the method's relative error is 1 − exp(−x²/2^(n+1) + O(x³/4^n)), about x²/512
+// (12% at x = −8, 3% at x = 4): asserted |exp(x) − y| ≤ (x²/500 + 3e-3)·exp(x) + 4 ulp on
+// x ∈ [−8, 4], and 0 ≤ y ≤ e^-8 on [−200, −8]. Domain: x ∈ (−2^n, 8] on FM64 (towards x ≈ 12 the
+// last squarings' products approach 2^64; below −2^n the base 1 + x/2^n turns negative and the
+// result is meaningless). Use Sigmoid(kReal) rather than 1/(1 + Exp(−x)) for logits.
 template <RingElement T>
 AShare<T> Exp(Protocol<T>& prot, const AShare<T>& x, int iters = kDefaultExpIters);
 
@@ -116,14 +117,16 @@ AShare<T> Exp(Protocol<T>& prot, const AShare<T>& x, int iters = kDefaultExpIter
 // SPU's default: 2, or 3 when f ≥ 30 (relative error of the method |e0|^(2^iters) with
 // |e0| ≤ 0.0858: 5.4e-5 for 2 iterations).
 // Rounds: 16 (Normalize) + 1 + iters + 1 = 20 (FM64 default).
-// Error: asserted |1/x − y| ≤ 2e-4·|1/x| + 4 ulp for |x| ∈ [0.01, 2^f).
-// Out of domain: x = 0 gives 0; |x| ≥ 2^f gives 0 (true value < 1 ulp); |x| < 2^-f is x = 0.
+// Error: asserted |1/x − y| ≤ 2e-4·|1/x| + 4 ulp for |x| ∈ [0.01, 2^f) (measured: relative
+// 5.4e-5 on FM128, where the ulp term vanishes).
+// Out of domain: x = 0 gives 0; |x| ≥ 2^f gives a value within 1 ulp of 1/x (0 or ±1 ulp).
 template <RingElement T>
 AShare<T> Reciprocal(Protocol<T>& prot, const AShare<T>& x, int iters = 0);
 
 // x / y = x · Reciprocal(y), then one Newton correction q ← q + r·(x − q·y), which squares the
 // relative error of the reciprocal. Rounds: 20 + 3.
-// Error: asserted |x/y − q| ≤ 1e-4·|x/y| + 8 ulp for |y| ∈ [0.01, 2^f) and |x/y| < 2^(f/2).
+// Error: asserted |x/y − q| ≤ 1e-4·|x/y| + 8 ulp for |x| ≤ 100, |y| ∈ [0.01, 1000] and
+// |x/y| < 2^(f/2).
 template <RingElement T>
 AShare<T> Div(Protocol<T>& prot, const AShare<T>& x, const AShare<T>& y);
 
@@ -133,8 +136,8 @@ AShare<T> Div(Protocol<T>& prot, const AShare<T>& x, const AShare<T>& y);
 // least-squares polynomial on Chebyshev nodes (max error 3.4e-8; powers in 3 rounds, one
 // truncation for the sum), plus the exponent term (m − 1)·ln 2 as a local linear combination of
 // the one-hot rows. Rounds: 15 + 3 = 18.
-// Error: asserted |log x − y| ≤ 2e-4 + 2e-4·|log x|… in practice ≤ 10 ulp; see the test.
-// Domain: x ∈ [2^-f, 2^f); x ≤ 0 or x ≥ 2^f give an unspecified value.
+// Error: asserted |log x − y| ≤ 8 ulp (3e-5 on FM64; measured ≤ 3.5 ulp) on x ∈ [1e-3, 2^f).
+// Domain: x ∈ [2^-f, 2^f); x ≤ 0 or x ≥ 2^f give an unspecified (finite) value.
 template <RingElement T>
 AShare<T> Log(Protocol<T>& prot, const AShare<T>& x);
 
@@ -178,14 +181,17 @@ std::string_view SigmoidModeName(SigmoidMode mode);
 //   t3, t5:   Horner in x² (x², x²·q, x·r: 3 rounds) then the same clipping (t5 clips where its
 //             polynomial leaves [0, 1], ±x0 with t5(x0) = 1, computed at run time; the products
 //             of clipped elements are multiplied by 0, so any x in the Msb domain is safe);
-//             |err| ≤ 1e-4.
+//             |err| ≤ 1e-4 for t3, 2e-4 for t5 (measured 1.5e-5 and 8e-5).
 //   mm1:      local + one Trunc; |err| ≤ 2 ulp.
 //   real:     σ(x) = s ? 1 − σ(|x|) : σ(|x|) with s = Msb(x): exp of −|x| ≤ 0 never overflows
 //             and 1 + exp(−|x|) ∈ [1, 2] needs no normalisation (Goldschmidt directly).
-//             Rounds: Msb + 1 + Exp + 1 + iters + 1 ≈ 22. |σ(x) − y| ≤ 1.2e-3 (the Taylor exp
-//             error, ≤ 1e-3 near |x| = 2) for any x in the Msb domain.
-//   sr:       x² (1), Rsqrt(1 + x²) (22), x·r (1): 24 rounds. |err| ≤ 2e-4 against the sr
-//             formula for |x| ≤ 16 (FM64; 1 + x² must stay below 2^f).
+//             |x| is clamped to 2^n = 256 (where the Taylor base reaches 0) with two more
+//             comparisons in the same Msb call. Rounds: Msb + 1 + Exp + 1 + iters + 1 = 21.
+//             |σ(x) − y| ≤ 1.2e-3 (the Taylor exp error; measured ≤ 1.0e-3, largest near
+//             |x| = 2.3) for any x in the Msb domain (tested up to |x| = 1e4).
+//   sr:       x² (1), Rsqrt(1 + x²) (22), x·r (1): 24 rounds. |err| ≤ 1e-4 against the sr
+//             formula for |x| ≤ 16 (FM64; 1 + x² must stay below 2^f). The sr formula itself
+//             is up to 0.124 away from 1/(1+e^-x) (near |x| = 0.86).
 template <RingElement T>
 AShare<T> Sigmoid(Protocol<T>& prot, const AShare<T>& x, SigmoidMode mode);
 
