@@ -101,7 +101,7 @@ AShare<T> ScaleByPow2(Protocol<T>& prot, const Normalized<T>& n, const AShare<T>
 
 // exp(x) by SPU's EXP_TAYLOR (CrypTen; Knott et al., NeurIPS 2021): (1 + x/2^n)^(2^n), one
 // truncation by n and n squarings (n = iters, SPU's fxp_exp_iters = 8).
-// Rounds: n (+1 for the Trunc outside 2-party SEMI2K).
+// Rounds: n (2-party SEMI2K; elsewhere each squaring adds its Trunc round, plus one).
 // Error (n = 8): the method's relative error is 1 − exp(−x²/2^(n+1) + O(x³/4^n)), about x²/512
 // (12% at x = −8, 3% at x = 4): asserted |exp(x) − y| ≤ (x²/500 + 3e-3)·exp(x) + 4 ulp on
 // x ∈ [−8, 4], and 0 ≤ y ≤ e^-8 on [−200, −8]. Domain: x ∈ (−2^n, 8] on FM64 (towards x ≈ 12 the
