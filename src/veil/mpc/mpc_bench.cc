@@ -3,6 +3,9 @@
 // ParallelFor. Inputs are shared before timing; a timed iteration is one kernel call on all
 // parties, including the generation of its correlated randomness (Beaver triples etc.).
 //
+// Non-linear kernels (Exp, Reciprocal, Log, Sigmoid, Argmax) take fixed-point inputs uniform over
+// their domain (fxp_approx.h) and use 100k elements.
+//
 // Counters: items_per_second (elements, or whole products for MatMul), bytes_per_op = payload
 // bytes sent by all parties together per item, rounds = communication rounds per call (the
 // largest count over the parties, link::LinkStats::rounds).
@@ -19,7 +22,9 @@
 #include <benchmark/benchmark.h>
 
 #include "veil/base/exception.h"
+#include "veil/mpc/fxp_approx.h"
 #include "veil/mpc/protocol.h"
+#include "veil/mpc/reduce.h"
 
 namespace veil::mpc {
 namespace {
@@ -148,13 +153,60 @@ std::vector<AShare<T>> ShareInput(Cluster<T>& cluster, size_t owner, const Shape
   return out;
 }
 
-enum class Kernel { kMul, kMulFxp, kLess, kRelu, kMatMul };
+// Shares fixed-point values uniform in [lo, hi) from `owner` on every party.
+template <RingElement T>
+std::vector<AShare<T>> ShareFxpInput(Cluster<T>& cluster, size_t owner, const Shape& shape,
+                                     double lo, double hi, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> d(lo, hi);
+  Tensor<double> value(shape);
+  for (int64_t i = 0; i < value.numel(); ++i) value[i] = d(rng);
+  std::vector<AShare<T>> out(cluster.parties());
+  cluster.Run([&](size_t r) {
+    out[r] = cluster.prot(r).InputFxp(owner, shape, r == owner ? &value : nullptr);
+  });
+  return out;
+}
+
+enum class Kernel {
+  kMul,
+  kMulFxp,
+  kLess,
+  kRelu,
+  kMatMul,
+  // Non-linear kernels (fxp_approx.h, reduce.h) on fixed-point inputs of their domain.
+  kExp,
+  kReciprocal,
+  kLog,
+  kSigmoidReal,
+  kSigmoidT1,
+  kArgmax,
+};
+
+// The input domain of a non-linear kernel ({0, 0}: raw ring values).
+std::pair<double, double> FxpDomain(Kernel kernel) {
+  switch (kernel) {
+    case Kernel::kExp:
+      return {-8, 4};
+    case Kernel::kReciprocal:
+    case Kernel::kLog:
+      return {0.01, 1000};
+    case Kernel::kSigmoidReal:
+    case Kernel::kSigmoidT1:
+    case Kernel::kArgmax:
+      return {-10, 10};
+    default:
+      return {0, 0};
+  }
+}
 
 template <RingElement T>
 void RunKernel(benchmark::State& state, const std::string& protocol, size_t parties, Kernel kernel,
                Shape lhs, Shape rhs, int64_t items_per_call) {
   Cluster<T> cluster(protocol, parties);
-  const auto x = ShareInput(cluster, 0, lhs, 1);
+  const auto [lo, hi] = FxpDomain(kernel);
+  const auto x =
+      lo == hi ? ShareInput(cluster, 0, lhs, 1) : ShareFxpInput(cluster, 0, lhs, lo, hi, 1);
   const auto y = ShareInput(cluster, parties - 1, rhs, 2);
   std::vector<AShare<T>> z(parties);
   auto call = [&](size_t r) {
@@ -174,6 +226,24 @@ void RunKernel(benchmark::State& state, const std::string& protocol, size_t part
         break;
       case Kernel::kMatMul:
         z[r] = p.MatMul(x[r], y[r]);
+        break;
+      case Kernel::kExp:
+        z[r] = Exp(p, x[r]);
+        break;
+      case Kernel::kReciprocal:
+        z[r] = Reciprocal(p, x[r]);
+        break;
+      case Kernel::kLog:
+        z[r] = Log(p, x[r]);
+        break;
+      case Kernel::kSigmoidReal:
+        z[r] = Sigmoid(p, x[r], SigmoidMode::kReal);
+        break;
+      case Kernel::kSigmoidT1:
+        z[r] = Sigmoid(p, x[r], SigmoidMode::kT1);
+        break;
+      case Kernel::kArgmax:
+        z[r] = Argmax(p, x[r], 1).onehot;
         break;
     }
   };
@@ -200,6 +270,7 @@ void Register(const std::string& protocol_label, const std::string& protocol, si
 }
 
 constexpr int64_t kElements = 1'000'000;
+constexpr int64_t kNonLinearElements = 100'000;
 
 void RegisterAll() {
   const Shape v{kElements};
@@ -221,6 +292,26 @@ void RegisterAll() {
   Register<uint64_t>("Aby3", kProtocolAby3, 3, "MulFxp", Kernel::kMulFxp, v, v, n, kElements);
   Register<uint64_t>("Aby3", kProtocolAby3, 3, "MatMul", Kernel::kMatMul, {1000, 100}, {100, 1},
                      "1000x100x1", 1);
+  // Non-linear kernels (fxp_approx.h, reduce.h).
+  const Shape nl{kNonLinearElements};
+  const std::string m = std::to_string(kNonLinearElements);
+  Register<uint64_t>("Semi2k", kProtocolSemi2k, 2, "Exp", Kernel::kExp, nl, nl, m,
+                     kNonLinearElements);
+  Register<uint64_t>("Semi2k", kProtocolSemi2k, 2, "Reciprocal", Kernel::kReciprocal, nl, nl, m,
+                     kNonLinearElements);
+  Register<uint64_t>("Semi2k", kProtocolSemi2k, 2, "Log", Kernel::kLog, nl, nl, m,
+                     kNonLinearElements);
+  Register<uint64_t>("Semi2k", kProtocolSemi2k, 2, "Sigmoid", Kernel::kSigmoidReal, nl, nl, m,
+                     kNonLinearElements);
+  Register<uint64_t>("Semi2k", kProtocolSemi2k, 2, "SigmoidT1", Kernel::kSigmoidT1, nl, nl, m,
+                     kNonLinearElements);
+  Register<uint64_t>("Aby3", kProtocolAby3, 3, "Sigmoid", Kernel::kSigmoidReal, nl, nl, m,
+                     kNonLinearElements);
+  Register<uint128_t>("Semi2k", kProtocolSemi2k, 2, "Sigmoid", Kernel::kSigmoidReal, nl, nl, m,
+                      kNonLinearElements);
+  // Argmax along axis 1 of a 10000 x 10 matrix (items = elements).
+  Register<uint64_t>("Semi2k", kProtocolSemi2k, 2, "Argmax", Kernel::kArgmax, {10000, 10},
+                     {10000, 10}, "10000x10", kNonLinearElements);
 }
 
 }  // namespace

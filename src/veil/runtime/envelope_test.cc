@@ -623,7 +623,8 @@ TEST(TaskConfigTest, UnknownTaskTypeListsSupportedTypes) {
   e["task_config"]["task_type"] = "ss_magic";
   Status s = Bad(e);
   ASSERT_TRUE(HasProblem(s, "task_config.task_type", "unknown_task_type")) << Dump(s);
-  EXPECT_NE(s.message().find("drifting, files, heu_task, spu_product, spu_task, sum"), std::string::npos)
+  EXPECT_NE(s.message().find("drifting, files, heu_task, spu_product, spu_task, sum"),
+            std::string::npos)
       << s.message();
 }
 
