@@ -8,7 +8,7 @@ rm -rf "$DIR" && mkdir -p "$DIR/data" "$DIR/out"
 # alice: a bank's customers (id, age, income); bob: a shop's (uid, label, score).
 # 2000 ids each, 1200 of them shared, deterministic.
 awk 'BEGIN { print "id,age,income"; for (i = 0; i < 2000; i++) {
-       id = (i < 1200) ? i * 7 : 100000 + i; printf "u%06d,%d,%d\n", id, 20 + (i * 13) % 50, 3000 + (i * 997) % 9000 } }' \
+       id = (i < 1200) ? i * 7 : 100000 + i; age = 20 + (i * 13) % 50; printf "u%06d,%d,%d\n", id, age, 1000 + age * 80 + (i * 997) % 3000 } }' \
   > "$DIR/data/alice.csv"
 awk 'BEGIN { print "uid,label,score"; for (i = 0; i < 2000; i++) {
        id = (i < 1200) ? (1199 - i) * 7 : 200000 + i; printf "u%06d,%d,%.3f\n", id, (i * 31) % 2, ((i * 7919) % 1000) / 1000 } }' \
@@ -67,6 +67,62 @@ echo "== first rows of the aligned outputs"
 paste -d'|' <(head -4 "$DIR/out/alice_psi.csv") <(head -4 "$DIR/out/bob_psi.csv") | sed 's/^/  /; s/|/   |   /'
 echo
 echo "full result JSON: $DIR/result.json   events: $DIR/events.jsonl"
+
+
+# ---- a chain on the intersection: PSI → standard_scaler → table_statistics → pearson ----------
+echo
+echo "== chain on the aligned intersection: standard_scaler → table_statistics → pearson_correlation"
+envelope() {  # envelope <name> <task_config json> [spu]: a local-mode envelope file
+  local spu=""
+  if [ "${3:-}" = spu ]; then
+    spu='"spu_config": {"cluster_def": {"nodes": [{"party": "alice", "address": "127.0.0.1:1"},
+           {"party": "bob", "address": "127.0.0.1:2"}],
+           "runtime_config": {"protocol": "SEMI2K", "field": "FM64"}}},'
+  fi
+  cat > "$DIR/$1.json" <<JSON
+{"task_id": "demo-task", "subtask_id": "demo-$1", "execution_id": "demo-$1",
+ "sf_init_config": {"parties": ["alice", "bob"], "address": "local"}, $spu
+ "task_config": $2}
+JSON
+}
+run_step() {  # run_step <name>: runs the envelope, prints its stage line or the error
+  if ! "$VEIL" run "$DIR/$1.json" > "$DIR/$1_result.json" 2> "$DIR/$1.err"; then
+    echo "  $1 failed:"; sed 's/^/    /' "$DIR/$1.err" | tail -5; exit 1
+  fi
+  /usr/bin/python3 - "$1" "$DIR/$1_result.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[2]))
+m, md = r["performance_metrics"], r["task_metadata"]
+print(f"  {sys.argv[1]:<20} ok in {m['total_execution_time']:.3f} s "
+      f"(devices {', '.join(md['devices_used'])}; device init {m['device_init_time']:.4f} s)")
+PY
+}
+envelope scaler '{"task_type": "standard_scaler",
+  "input_data": {"alice": "'"$DIR"'/out/alice_psi.csv", "bob": "'"$DIR"'/out/bob_psi.csv"},
+  "output_data": {"alice": "'"$DIR"'/out/alice_scaled.csv", "bob": "'"$DIR"'/out/bob_scaled.csv"},
+  "columns": ["age", "income", "score"]}'
+envelope stats '{"task_type": "table_statistics",
+  "input_data": {"alice": "'"$DIR"'/out/alice_scaled.csv", "bob": "'"$DIR"'/out/bob_scaled.csv"},
+  "columns": ["age", "income", "score", "label"], "output_report": "'"$DIR"'/out/statistics.json"}'
+envelope pearson '{"task_type": "pearson_correlation",
+  "input_data": {"alice": "'"$DIR"'/out/alice_scaled.csv", "bob": "'"$DIR"'/out/bob_scaled.csv"},
+  "columns": ["age", "income", "score", "label"], "output_report": "'"$DIR"'/out/pearson.json"}' spu
+run_step scaler
+run_step stats
+run_step pearson
+/usr/bin/python3 - "$DIR/out/statistics.json" "$DIR/out/pearson.json" <<'PY'
+import json, sys
+stats, corr = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+print("  table_statistics (after scaling: mean ≈ 0; std is pandas' ddof-1 std, ≈ 1):")
+for c, s in stats.items():
+    print(f"    {c:<7} count {s['count']:<5} mean {s['mean']:+.4f}  std {s['std']:.4f}  "
+          f"min {s['min']:+.3f}  max {s['max']:+.3f}")
+cols = list(corr)
+print("  pearson_correlation (secret-shared across alice and bob, revealed to alice only):")
+print("    " + " " * 8 + "".join(f"{c:>9}" for c in cols))
+for a in cols:
+    print(f"    {a:<8}" + "".join(f"{corr[a][b]:>9.4f}" for b in cols))
+PY
 
 echo
 scripts/demo_nodes.sh "$VEIL"
