@@ -79,5 +79,57 @@ TEST_F(DataTasksSystemTest, TableStatisticsInClusterModeOverTcp) {
   EXPECT_DOUBLE_EQ(report["score"]["sum"].get<double>(), 7.5);
 }
 
+// pearson_correlation and vif over TCP, each party a `veil run` process with the SPU built from
+// spu_config; the report is written by bob (report_party), who is the only one to learn it.
+TEST_F(DataTasksSystemTest, SecretSharedStatisticsInClusterModeOverTcp) {
+  // age and score are perfectly correlated (score = age/10 - 0.5); income is not quite.
+  WriteFile(P("alice.csv"), "age,income\n20,1000\n30,3500\n40,5000\n50,5500\n");
+  WriteFile(P("bob.csv"), "score\n1.5\n2.5\n3.5\n4.5\n");
+  const int pa = FreePort(), pb = FreePort();
+  json parties = {{"alice", {{"address", "127.0.0.1:" + std::to_string(pa)}}},
+                  {"bob", {{"address", "127.0.0.1:" + std::to_string(pb)}}}};
+  json spu = {{"cluster_def",
+               {{"nodes",
+                 {{{"party", "alice"}, {"address", "127.0.0.1:1"}},
+                  {{"party", "bob"}, {"address", "127.0.0.1:2"}}}},
+                {"runtime_config", {{"protocol", "SEMI2K"}, {"field", "FM128"}}}}}};
+  for (const std::string type : {"pearson_correlation", "vif"}) {
+    SCOPED_TRACE(type);
+    json task = {{"task_type", type},
+                 {"input_data", {{"alice", P("alice.csv")}, {"bob", P("bob.csv")}}},
+                 {"columns", {"age", "score", "income"}},
+                 {"output_report", P(type + ".json")},
+                 {"report_party", "bob"}};
+    for (const char* self : {"alice", "bob"}) {
+      json env = {{"task_id", "t"},
+                  {"subtask_id", "s"},
+                  {"execution_id", "e-" + type},
+                  {"sf_init_config", {{"parties", parties}, {"self_party", self}}},
+                  {"spu_config", spu},
+                  {"task_config", task}};
+      WriteFile(P(std::string(self) + ".json"), env.dump());
+    }
+    int a = Spawn({VeilBin(), "run", P("alice.json")}, P("a.out"), P("a.err"));
+    int b = Spawn({VeilBin(), "run", P("bob.json")}, P("b.out"), P("b.err"));
+    auto ra = Wait(a, P("a.out"), P("a.err"));
+    auto rb = Wait(b, P("b.out"), P("b.err"));
+    ASSERT_EQ(ra.exit_code, 0) << ra.err;
+    ASSERT_EQ(rb.exit_code, 0) << rb.err;
+    json res = json::parse(ra.out);
+    EXPECT_EQ(res["task_metadata"]["devices_used"].back(), "spu");
+    json report = json::parse(ReadFile(P(type + ".json")));
+    if (type == "pearson_correlation") {
+      EXPECT_NEAR(report["age"]["score"].get<double>(), 1.0, 1e-4);
+      // numpy.corrcoef([20,30,40,50], [1000,3500,5000,5500])[0,1]
+      EXPECT_NEAR(report["age"]["income"].get<double>(), 0.9583148474999099, 1e-4);
+    } else {
+      // age and score are collinear: saturated, severe.
+      EXPECT_EQ(res["result"]["saturated_columns"], json({"age", "score"}));
+      EXPECT_EQ(report["diagnosis"]["age"], "严重共线性");
+      EXPECT_TRUE(report["vif_values"]["income"].is_number());
+    }
+  }
+}
+
 }  // namespace
 }  // namespace veil::systest
