@@ -432,5 +432,47 @@ INSTANTIATE_TEST_SUITE_P(Protocols, MpcFxpApproxTest,
                                            Config{kProtocolRef2k, 2, FieldType::kFM64}),
                          ConfigName);
 
+// The non-linear kernels once over real TCP links on 127.0.0.1 (SEMI2K 2pc FM64 and ABY3 FM128).
+class MpcFxpApproxTcpTest : public ::testing::TestWithParam<Config> {};
+
+TEST_P(MpcFxpApproxTcpTest, SigmoidReciprocalAndArgmaxOverTcp) {
+  WithRing(GetParam().field, [&]<typename T>() {
+    auto world = link::test::MakeTcpWorld(GetParam().parties);
+    ASSERT_TRUE(world.ok()) << world.status().ToString();
+    std::mt19937_64 rng(41);
+    const Tensor<double> a = RandomDoubles(rng, {200, 5}, -6, 6);
+    const Tensor<double> b = RandomDoubles(rng, {200, 5}, 0.5, 50);
+    RuntimeConfig config;
+    config.protocol = GetParam().protocol;
+    config.field = GetParam().field;
+    const size_t other = GetParam().parties - 1;
+    auto res = RunParties<T, std::vector<Tensor<double>>>(*world, config, [&](Protocol<T>& prot) {
+      auto x = prot.InputFxp(0, a.shape(), prot.rank() == 0 ? &a : nullptr);
+      auto y = prot.InputFxp(other, b.shape(), prot.rank() == other ? &b : nullptr);
+      auto am = Argmax(prot, x, 1);
+      return std::vector<Tensor<double>>{prot.OpenFxp(Sigmoid(prot, x, SigmoidMode::kReal)),
+                                         prot.OpenFxp(Reciprocal(prot, y)), prot.OpenFxp(am.index)};
+    });
+    for (const auto& r : res) {
+      for (int64_t i = 0; i < a.numel(); ++i) {
+        ASSERT_NEAR(r[0][i], 1 / (1 + std::exp(-a[i])), 1.2e-3);
+        ASSERT_NEAR(r[1][i], 1 / b[i], 2e-4 / b[i] + 4e-5);
+      }
+      for (int64_t row = 0; row < 200; ++row) {
+        int64_t best = 0;
+        for (int64_t c = 1; c < 5; ++c) {
+          if (a.at(row, c) > a.at(row, best)) best = c;
+        }
+        ASSERT_EQ(r[2][row], static_cast<double>(best)) << row;
+      }
+    }
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(Protocols, MpcFxpApproxTcpTest,
+                         ::testing::Values(Config{kProtocolSemi2k, 2, FieldType::kFM64},
+                                           Config{kProtocolAby3, 3, FieldType::kFM128}),
+                         ConfigName);
+
 }  // namespace
 }  // namespace veil::mpc
