@@ -14,8 +14,9 @@
 // element whatever c_i is, so the sender learns nothing about the choices; a receiver that follows
 // the protocol cannot compute a·(B_i − (1 − c_i)·A) without solving CDH in ristretto255 (H as a
 // random oracle), so k_i^{1−c_i} stays pseudorandom to it. Not secure against a malicious party
-// (Chou–Orlandi's original UC claim does not hold, see Genç et al., eprint 2017/1011); veil's MPC
-// and PSI protocols are semi-honest throughout.
+// (Chou–Orlandi's original UC claim does not hold; see Genç, Iovino and Rial, "'The Simplest
+// Protocol for Oblivious Transfer' Revisited"); veil's MPC and PSI protocols are semi-honest
+// throughout.
 //
 // Errors: NetworkError from the link; AlgorithmError("invalid_point") when the peer sends a
 // malformed group element; AlgorithmError("unexpected_message_size") for a wrong-size message.
