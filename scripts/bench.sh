@@ -8,6 +8,8 @@ echo "== bench_psi (ECDH PSI vs. compute bound; 2^12..2^${PSI_MAX_LOG:-20} per p
 "$BUILD/bin/bench_psi" --min-log "${PSI_MIN_LOG:-12}" --max-log "${PSI_MAX_LOG:-20}" --json "$OUT/psi.json" | tee "$OUT/psi.txt"
 echo "== bench_mpc (secret-sharing kernels)"
 "$BUILD/bin/bench_mpc" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true | tee "$OUT/mpc.txt"
+echo "== bench_ot (IKNP OT extension, both parties in-process)"
+"$BUILD/bin/bench_ot" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true | tee "$OUT/ot.txt"
 echo "== bench_stats (pearson_correlation and vif, 100k rows x 30 columns, 2 processes over TCP)"
 "$BUILD/bin/bench_stats" --json "$OUT/stats.json" | tee "$OUT/stats.txt"
 echo "== bench_worker (ping tasks through one veil worker; LPUSH -> task start)"

@@ -70,6 +70,18 @@ bool ScalarMultBase(const Scalar& s, uint8_t out[kPointBytes]) {
   return crypto_scalarmult_ristretto255_base(out, s.data()) == 0;
 }
 
+bool PointAdd(const uint8_t p[kPointBytes], const uint8_t q[kPointBytes],
+              uint8_t out[kPointBytes]) {
+  InitSodium();
+  return crypto_core_ristretto255_add(out, p, q) == 0;
+}
+
+bool PointSub(const uint8_t p[kPointBytes], const uint8_t q[kPointBytes],
+              uint8_t out[kPointBytes]) {
+  InitSodium();
+  return crypto_core_ristretto255_sub(out, p, q) == 0;
+}
+
 Status ScalarMultBatch(const Scalar& s, const uint8_t* in, size_t count, uint8_t* out) {
   InitSodium();
   std::atomic<int64_t> bad{-1};

@@ -7,6 +7,7 @@
 //    oracle into the group.
 //  - ScalarMult: variable-base scalar multiplication (libsodium crypto_scalarmult_ristretto255,
 //    constant time in the scalar).
+//  - PointAdd / PointSub: the group operation (used by the base OT, veil/ot/base_ot.h).
 //
 // Security: ristretto255 has prime order ℓ ≈ 2^252, so there is no cofactor to clear and no small
 // subgroup; DDH is assumed hard (≈128-bit security). Secrets (scalars) are wiped on destruction.
@@ -60,6 +61,12 @@ void PointFromUniform(const uint8_t uniform[kUniformHashBytes], uint8_t out[kPoi
                               uint8_t out[kPointBytes]);
 // out = s · B for the standard base point B.
 [[nodiscard]] bool ScalarMultBase(const Scalar& s, uint8_t out[kPointBytes]);
+// out = p + q and out = p − q (libsodium crypto_core_ristretto255_add/sub). Return false when an
+// operand is not a canonical encoding of a group element.
+[[nodiscard]] bool PointAdd(const uint8_t p[kPointBytes], const uint8_t q[kPointBytes],
+                            uint8_t out[kPointBytes]);
+[[nodiscard]] bool PointSub(const uint8_t p[kPointBytes], const uint8_t q[kPointBytes],
+                            uint8_t out[kPointBytes]);
 
 // Batch forms over contiguous arrays of 32-byte points, spread over the cores with ParallelFor.
 // Fail with AlgorithmError "invalid_point" naming the first bad index.

@@ -103,6 +103,21 @@ TEST(RistrettoTest, RejectsInvalidPoints) {
   EXPECT_NE(s.message().find("index 2"), std::string::npos);
 }
 
+TEST(RistrettoTest, PointAddSubKnownAnswer) {
+  // RFC 9496 A.1 multiples: B + 2B = 3B, 4B − B = 3B, 3B − 3B is the identity (all zeros).
+  const auto b1 = Unhex(kMultiples[0]), b2 = Unhex(kMultiples[1]), b4 = Unhex(kMultiples[3]);
+  uint8_t out[32];
+  ASSERT_TRUE(PointAdd(b1.data(), b2.data(), out));
+  EXPECT_EQ(ToHex(out, 32), kMultiples[2]);
+  ASSERT_TRUE(PointSub(b4.data(), b1.data(), out));
+  EXPECT_EQ(ToHex(out, 32), kMultiples[2]);
+  uint8_t zero[32];
+  ASSERT_TRUE(PointSub(out, out, zero));
+  EXPECT_EQ(ToHex(zero, 32), std::string(64, '0'));
+  std::vector<uint8_t> bad(32, 0xff);
+  EXPECT_FALSE(PointAdd(bad.data(), b1.data(), out));
+}
+
 TEST(RistrettoTest, BatchMatchesSingle) {
   Scalar a = Scalar::Random();
   const size_t n = 1000;

@@ -14,8 +14,8 @@
 // with them (e = x − a) and therefore learns all secrets of the computation. Rank 0 must be
 // trusted outright; against any semi-honest coalition that excludes rank 0 the protocol reveals
 // nothing beyond outputs (dishonest majority among the others). This is a debugging/benchmark
-// mode, exactly as SPU labels it ("NOT SAFE and SHOULD NOT BE used in production"); a
-// dealer-free mode needs OT- or HE-generated triples (CHEETAH, not implemented yet).
+// mode, exactly as SPU labels it ("NOT SAFE and SHOULD NOT BE used in production"); the
+// dealer-free alternative for two parties is OtBeaver (beaver_ot.h, beaver_type "ot").
 //
 // Thread safety: one instance per party, used from one thread. All parties must request the same
 // objects with the same sizes in the same order (the PRG streams advance in lock-step).
@@ -24,45 +24,33 @@
 #include <cstdint>
 #include <vector>
 
+#include "veil/mpc/beaver.h"
 #include "veil/mpc/bits.h"
-#include "veil/mpc/prg.h"
 #include "veil/mpc/ring.h"
 #include "veil/mpc/setup.h"
 
 namespace veil::mpc {
 
 template <RingElement T>
-class TrustedFirstPartyBeaver {
+class TrustedFirstPartyBeaver final : public BeaverSource<T> {
  public:
+  using Triple = typename BeaverSource<T>::Triple;
+  using BitTriple = typename BeaverSource<T>::BitTriple;
+  using RandomBits = typename BeaverSource<T>::RandomBits;
+
   TrustedFirstPartyBeaver(size_t rank, size_t world_size, const PartySeeds& seeds);
 
-  // Shares of a, b uniform and c = a·b (element-wise).
-  struct Triple {
-    Tensor<T> a, b, c;
-  };
-  Triple Mul(const Shape& shape);
-  // Matrix triple: a (m x k), b (k x n), c = a·b (m x n).
-  Triple Dot(int64_t m, int64_t k, int64_t n);
-
-  // XOR shares of bit strings a, b uniform and c = a & b.
-  struct BitTriple {
-    Words a, b, c;
-  };
-  BitTriple And(int64_t words);
+  Triple Mul(const Shape& shape) override;
+  Triple Dot(int64_t m, int64_t k, int64_t n) override;
+  BitTriple And(int64_t words) override;
+  RandomBits Bits(const Shape& shape) override;
 
   // Truncation pair (ABY3 §5.1.2): r uniform in Z_2^k and t = r >> bits (arithmetic shift).
+  // Only SEMI2K with n > 2 needs it (two parties truncate locally).
   struct TruncPair {
     Tensor<T> r, t;
   };
   TruncPair Trunc(const Shape& shape, int bits);
-
-  // A uniform random bit per element in both worlds: XOR shares (bit e of `bits`) and additive
-  // shares of the same bit as a ring element.
-  struct RandomBits {
-    Words bits;
-    Tensor<T> arith;
-  };
-  RandomBits Bits(const Shape& shape);
 
  private:
   bool dealer() const { return rank_ == 0; }

@@ -2,6 +2,8 @@
 // (one thread each) over the in-memory link, sharing the machine's cores through base
 // ParallelFor. Inputs are shared before timing; a timed iteration is one kernel call on all
 // parties, including the generation of its correlated randomness (Beaver triples etc.).
+// Semi2kOt/… run SEMI2K with dealer-free OT triples (beaver_type "ot"; set-up with the base OTs
+// is not timed); Ot/Triples/… and Ot/BitTriples/… time the OT triple generation alone.
 //
 // Non-linear kernels (Exp, Reciprocal, Log, Sigmoid, Argmax) take fixed-point inputs uniform over
 // their domain (fxp_approx.h) and use 100k elements.
@@ -22,9 +24,11 @@
 #include <benchmark/benchmark.h>
 
 #include "veil/base/exception.h"
+#include "veil/mpc/beaver_ot.h"
 #include "veil/mpc/fxp_approx.h"
 #include "veil/mpc/protocol.h"
 #include "veil/mpc/reduce.h"
+#include "veil/mpc/setup.h"
 
 namespace veil::mpc {
 namespace {
@@ -96,11 +100,12 @@ class PartyThreads {
 template <RingElement T>
 class Cluster {
  public:
-  Cluster(const std::string& protocol, size_t parties)
+  Cluster(const std::string& protocol, const std::string& beaver_type, size_t parties)
       : world_(link::test::MakeWorld(parties)), threads_(parties), prots_(parties) {
     RuntimeConfig config;
     config.protocol = protocol;
     config.field = RingTraits<T>::kField;
+    config.beaver_type = beaver_type;
     Run([&](size_t r) { prots_[r] = ValueOrThrow(CreateProtocol<T>(config, world_[r].get())); });
   }
   size_t parties() const { return prots_.size(); }
@@ -201,9 +206,9 @@ std::pair<double, double> FxpDomain(Kernel kernel) {
 }
 
 template <RingElement T>
-void RunKernel(benchmark::State& state, const std::string& protocol, size_t parties, Kernel kernel,
-               Shape lhs, Shape rhs, int64_t items_per_call) {
-  Cluster<T> cluster(protocol, parties);
+void RunKernel(benchmark::State& state, const std::string& protocol, const std::string& beaver,
+               size_t parties, Kernel kernel, Shape lhs, Shape rhs, int64_t items_per_call) {
+  Cluster<T> cluster(protocol, beaver, parties);
   const auto [lo, hi] = FxpDomain(kernel);
   const auto x =
       lo == hi ? ShareInput(cluster, 0, lhs, 1) : ShareFxpInput(cluster, 0, lhs, lo, hi, 1);
@@ -259,12 +264,54 @@ void RunKernel(benchmark::State& state, const std::string& protocol, size_t part
 template <RingElement T>
 void Register(const std::string& protocol_label, const std::string& protocol, size_t parties,
               const std::string& kernel_label, Kernel kernel, Shape lhs, Shape rhs,
-              const std::string& size_label, int64_t items) {
+              const std::string& size_label, int64_t items, const std::string& beaver = "") {
   const std::string name = protocol_label + "/" + kernel_label + "/" +
                            std::string(FieldTypeName(RingTraits<T>::kField)) + "/" + size_label;
-  benchmark::RegisterBenchmark(
-      name.c_str(),
-      [=](benchmark::State& s) { RunKernel<T>(s, protocol, parties, kernel, lhs, rhs, items); })
+  benchmark::RegisterBenchmark(name.c_str(),
+                               [=](benchmark::State& s) {
+                                 RunKernel<T>(s, protocol, beaver, parties, kernel, lhs, rhs,
+                                              items);
+                               })
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond);
+}
+
+// OT triple generation alone: two parties, OtBeaver set up (base OTs) before timing.
+enum class Material { kMulTriples, kBitTriples };
+
+template <RingElement T>
+void RunOtMaterial(benchmark::State& state, Material material, int64_t items) {
+  auto world = link::test::MakeWorld(2);
+  PartyThreads threads(2);
+  std::vector<std::unique_ptr<OtBeaver<T>>> beaver(2);
+  threads.Run([&](size_t r) {
+    const PartySeeds seeds = ValueOrThrow(AgreeSeeds(*world[r]));
+    beaver[r] = ValueOrThrow(OtBeaver<T>::Create(world[r].get(), seeds));
+  });
+  uint64_t bytes0 = 0;
+  for (const auto& c : world) bytes0 += c->stats().bytes_sent;
+  for (auto _ : state) {
+    threads.Run([&](size_t r) {
+      if (material == Material::kMulTriples) {
+        benchmark::DoNotOptimize(beaver[r]->Mul({items}));
+      } else {
+        benchmark::DoNotOptimize(beaver[r]->And(items / 64));
+      }
+    });
+  }
+  uint64_t bytes = 0;
+  for (const auto& c : world) bytes += c->stats().bytes_sent;
+  state.SetItemsProcessed(state.iterations() * items);
+  state.counters["bytes_per_op"] =
+      static_cast<double>(bytes - bytes0) / (static_cast<double>(state.iterations()) * items);
+}
+
+template <RingElement T>
+void RegisterOtMaterial(const std::string& label, Material material, int64_t items) {
+  const std::string name = "Ot/" + label + "/" + std::string(FieldTypeName(RingTraits<T>::kField)) +
+                           "/" + std::to_string(items);
+  benchmark::RegisterBenchmark(name.c_str(),
+                               [=](benchmark::State& s) { RunOtMaterial<T>(s, material, items); })
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond);
 }
@@ -312,6 +359,20 @@ void RegisterAll() {
   // Argmax along axis 1 of a 10000 x 10 matrix (items = elements).
   Register<uint64_t>("Semi2k", kProtocolSemi2k, 2, "Argmax", Kernel::kArgmax, {10000, 10},
                      {10000, 10}, "10000x10", kNonLinearElements);
+  // Dealer-free SEMI2K (OT triples) and the OT triple generation rate.
+  Register<uint64_t>("Semi2kOt", kProtocolSemi2k, 2, "Mul", Kernel::kMul, v, v, n, kElements,
+                     kBeaverOt);
+  Register<uint64_t>("Semi2kOt", kProtocolSemi2k, 2, "MatMul", Kernel::kMatMul, {1000, 100},
+                     {100, 1}, "1000x100x1", 1, kBeaverOt);
+  const Shape small{kElements / 10};
+  const std::string ns = std::to_string(kElements / 10);
+  Register<uint64_t>("Semi2kOt", kProtocolSemi2k, 2, "Less", Kernel::kLess, small, small, ns,
+                     kElements / 10, kBeaverOt);
+  Register<uint128_t>("Semi2kOt", kProtocolSemi2k, 2, "Mul", Kernel::kMul, small, small, ns,
+                      kElements / 10, kBeaverOt);
+  RegisterOtMaterial<uint64_t>("Triples", Material::kMulTriples, kElements);
+  RegisterOtMaterial<uint128_t>("Triples", Material::kMulTriples, kElements / 10);
+  RegisterOtMaterial<uint64_t>("BitTriples", Material::kBitTriples, 64 * kElements);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // Test helpers of the mpc test binaries: uniform random ring elements and tensors (test data
 // only; protocol randomness comes from Prg), and the fixtures of the TEST_P conformance suites
-// (protocol × party count × field, one thread per party over the in-memory link).
+// (protocol × party count × field × beaver type, one thread per party over the in-memory link).
 #pragma once
 
 #include <exception>
@@ -42,15 +42,27 @@ struct Config {
   std::string protocol;
   size_t parties;
   FieldType field;
+  std::string beaver_type = "";  // "": the protocol's default
+
+  RuntimeConfig runtime() const {
+    RuntimeConfig c;
+    c.protocol = protocol;
+    c.field = field;
+    c.beaver_type = beaver_type;
+    return c;
+  }
 };
 
 inline void PrintTo(const Config& c, std::ostream* os) {
   *os << c.protocol << "/" << c.parties << "pc/" << FieldTypeName(c.field);
+  if (!c.beaver_type.empty()) *os << "/" << c.beaver_type;
 }
 
 inline std::string ConfigName(const ::testing::TestParamInfo<Config>& info) {
-  return info.param.protocol + "_" + std::to_string(info.param.parties) + "_" +
-         std::string(FieldTypeName(info.param.field));
+  std::string name = info.param.protocol + "_" + std::to_string(info.param.parties) + "_" +
+                     std::string(FieldTypeName(info.param.field));
+  if (!info.param.beaver_type.empty()) name += "_" + info.param.beaver_type;
+  return name;
 }
 
 // Calls fn.template operator()<T>() with T the ring type of `field`.

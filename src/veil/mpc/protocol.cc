@@ -1,9 +1,12 @@
 #include "veil/mpc/protocol.h"
 
+#include <algorithm>
+#include <cctype>
 #include <limits>
 
 #include "veil/base/exception.h"
 #include "veil/mpc/aby3.h"
+#include "veil/mpc/beaver_ot.h"
 #include "veil/mpc/ref2k.h"
 #include "veil/mpc/semi2k.h"
 #include "veil/mpc/setup.h"
@@ -12,8 +15,9 @@ namespace veil::mpc {
 
 namespace {
 
-// Bumped whenever the messages of any kernel change; peers compare it at set-up.
-constexpr int kWireVersion = 1;
+// Bumped whenever the messages of any kernel or of the set-up change; peers compare it at set-up.
+// v2: beaver_type joined the agreed description (and "ot" adds the base-OT set-up).
+constexpr int kWireVersion = 2;
 
 // ---- boolean-share helpers (both components; `next` is empty outside ABY3) ----
 BShare BXor(const BShare& a, const BShare& b) {
@@ -56,28 +60,44 @@ BShare BTopBits(const BShare& x, int64_t n, int ring_bits) {
 }
 
 // ---- registry ----
-template <RingElement T>
-using Factory = std::unique_ptr<Protocol<T>> (*)(link::Context*, int, const PartySeeds&);
+// What a factory needs besides the link: the configured name, fraction bits, seeds, beaver type.
+struct ProtocolParams {
+  std::string name;
+  int fxp;
+  PartySeeds seeds;
+  std::string beaver;  // EffectiveBeaverType
+};
 
 template <RingElement T>
-std::unique_ptr<Protocol<T>> MakeSemi2k(link::Context* ctx, int fxp, const PartySeeds& seeds) {
-  return std::make_unique<Semi2kProtocol<T>>(ctx, fxp, seeds);
+using Factory = std::unique_ptr<Protocol<T>> (*)(link::Context*, const ProtocolParams&);
+
+// Throws (CreateProtocol turns that into a Status) when the OT set-up fails.
+template <RingElement T>
+std::unique_ptr<Protocol<T>> MakeSemi2k(link::Context* ctx, const ProtocolParams& p) {
+  std::unique_ptr<BeaverSource<T>> beaver;
+  if (p.beaver == kBeaverOt) {
+    beaver = ValueOrThrow(OtBeaver<T>::Create(ctx, p.seeds));
+  } else {
+    beaver = std::make_unique<TrustedFirstPartyBeaver<T>>(ctx->rank(), ctx->world_size(), p.seeds);
+  }
+  return std::make_unique<Semi2kProtocol<T>>(p.name, ctx, p.fxp, p.seeds, std::move(beaver));
 }
 template <RingElement T>
-std::unique_ptr<Protocol<T>> MakeAby3(link::Context* ctx, int fxp, const PartySeeds& seeds) {
-  return std::make_unique<Aby3Protocol<T>>(ctx, fxp, seeds);
+std::unique_ptr<Protocol<T>> MakeAby3(link::Context* ctx, const ProtocolParams& p) {
+  return std::make_unique<Aby3Protocol<T>>(ctx, p.fxp, p.seeds);
 }
 template <RingElement T>
-std::unique_ptr<Protocol<T>> MakeRef2k(link::Context* ctx, int fxp, const PartySeeds&) {
-  return std::make_unique<Ref2kProtocol<T>>(ctx, fxp);
+std::unique_ptr<Protocol<T>> MakeRef2k(link::Context* ctx, const ProtocolParams& p) {
+  return std::make_unique<Ref2kProtocol<T>>(ctx, p.fxp);
 }
 
 struct ProtocolEntry {
   const char* name;
   size_t min_parties;
   size_t max_parties;
-  // Non-empty: the protocol is known but not available (the reason).
-  const char* unavailable;
+  // The beaver_type used when the config leaves it empty; nullptr: the protocol uses no Beaver
+  // material (only "" or TrustedFirstParty are accepted, and ignored).
+  const char* default_beaver;
   Factory<uint64_t> make64;
   Factory<uint128_t> make128;
 };
@@ -85,12 +105,12 @@ struct ProtocolEntry {
 constexpr size_t kAnyParties = std::numeric_limits<size_t>::max();
 
 const ProtocolEntry kProtocols[] = {
-    {kProtocolSemi2k, 2, kAnyParties, "", &MakeSemi2k<uint64_t>, &MakeSemi2k<uint128_t>},
-    {kProtocolAby3, 3, 3, "", &MakeAby3<uint64_t>, &MakeAby3<uint128_t>},
-    {kProtocolCheetah, 2, 2,
-     "CHEETAH (SEMI2K with OT-generated Beaver triples) is not implemented yet; use SEMI2K",
-     nullptr, nullptr},
-    {kProtocolRef2k, 1, kAnyParties, "", &MakeRef2k<uint64_t>, &MakeRef2k<uint128_t>},
+    {kProtocolSemi2k, 2, kAnyParties, kBeaverTrustedFirstParty, &MakeSemi2k<uint64_t>,
+     &MakeSemi2k<uint128_t>},
+    {kProtocolAby3, 3, 3, nullptr, &MakeAby3<uint64_t>, &MakeAby3<uint128_t>},
+    // SEMI2K's kernels with OT triples (SPU's CHEETAH is also two-party and dealer-free).
+    {kProtocolCheetah, 2, 2, kBeaverOt, &MakeSemi2k<uint64_t>, &MakeSemi2k<uint128_t>},
+    {kProtocolRef2k, 1, kAnyParties, nullptr, &MakeRef2k<uint64_t>, &MakeRef2k<uint128_t>},
 };
 
 const ProtocolEntry* FindProtocol(std::string_view name) {
@@ -100,12 +120,33 @@ const ProtocolEntry* FindProtocol(std::string_view name) {
   return nullptr;
 }
 
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
 int EffectiveFxpBits(const RuntimeConfig& config) {
   return config.fxp_fraction_bits == 0 ? DefaultFxpFractionBits(config.field)
                                        : config.fxp_fraction_bits;
 }
 
 }  // namespace
+
+StatusOr<std::string> EffectiveBeaverType(const RuntimeConfig& config) {
+  const ProtocolEntry* e = FindProtocol(config.protocol);
+  if (config.beaver_type.empty()) {
+    return std::string(e != nullptr && e->default_beaver != nullptr ? e->default_beaver
+                                                                    : kBeaverTrustedFirstParty);
+  }
+  for (const char* known : {kBeaverTrustedFirstParty, kBeaverOt}) {
+    if (EqualsIgnoreCase(config.beaver_type, known)) return std::string(known);
+  }
+  return DeviceConfigError("unknown_beaver_type", "beaver_type '" + config.beaver_type +
+                                                      "' is not one of " +
+                                                      kBeaverTrustedFirstParty + ", " + kBeaverOt);
+}
 
 std::vector<std::string> ProtocolNames() {
   std::vector<std::string> names;
@@ -121,15 +162,31 @@ Status ValidateRuntimeConfig(const RuntimeConfig& config, size_t world_size) {
     return DeviceConfigError("unknown_protocol",
                              "protocol '" + config.protocol + "' is not one of " + known);
   }
-  if (*e->unavailable != '\0') {
-    return DeviceConfigError("protocol_not_implemented", e->unavailable);
-  }
   if (world_size < e->min_parties || world_size > e->max_parties) {
     std::string want = e->min_parties == e->max_parties
                            ? "exactly " + std::to_string(e->min_parties)
                            : "at least " + std::to_string(e->min_parties);
     return DeviceConfigError("bad_world_size", config.protocol + " needs " + want +
                                                    " parties, got " + std::to_string(world_size));
+  }
+  VEIL_ASSIGN_OR_RETURN(const std::string beaver, EffectiveBeaverType(config));
+  if (beaver == kBeaverOt) {
+    if (e->default_beaver == nullptr) {
+      return DeviceConfigError("bad_beaver_type", config.protocol +
+                                                      " uses no Beaver triples; beaver_type 'ot' "
+                                                      "applies to SEMI2K (two parties) only");
+    }
+    if (world_size != 2) {
+      return DeviceConfigError("bad_world_size",
+                               config.protocol +
+                                   " with beaver_type 'ot' (dealer-free OT triples) needs exactly "
+                                   "2 parties, got " +
+                                   std::to_string(world_size));
+    }
+  } else if (e->default_beaver != nullptr && std::string_view(e->default_beaver) == kBeaverOt) {
+    return DeviceConfigError("bad_beaver_type",
+                             config.protocol + " always uses OT-generated triples; beaver_type '" +
+                                 config.beaver_type + "' contradicts it");
   }
   const int k = FieldBits(config.field);
   if (config.fxp_fraction_bits < 0 || config.fxp_fraction_bits > k / 2 - 2) {
@@ -151,19 +208,23 @@ StatusOr<std::unique_ptr<Protocol<T>>> CreateProtocol(const RuntimeConfig& confi
                                  std::string(FieldTypeName(RingTraits<T>::kField)));
   }
   VEIL_RETURN_IF_ERROR(ValidateRuntimeConfig(config, ctx->world_size()));
-  const int fxp = EffectiveFxpBits(config);
-  const std::string description =
-      "veil-mpc/v" + std::to_string(kWireVersion) + " protocol=" + config.protocol +
-      " field=" + std::string(FieldTypeName(config.field)) + " fxp=" + std::to_string(fxp);
+  ProtocolParams params;
+  params.name = config.protocol;
+  params.fxp = EffectiveFxpBits(config);
+  VEIL_ASSIGN_OR_RETURN(params.beaver, EffectiveBeaverType(config));
+  const std::string description = "veil-mpc/v" + std::to_string(kWireVersion) +
+                                  " protocol=" + config.protocol +
+                                  " field=" + std::string(FieldTypeName(config.field)) +
+                                  " fxp=" + std::to_string(params.fxp) + " beaver=" + params.beaver;
   VEIL_RETURN_IF_ERROR(CheckPeerConfig(*ctx, description));
-  VEIL_ASSIGN_OR_RETURN(PartySeeds seeds, AgreeSeeds(*ctx));
+  VEIL_ASSIGN_OR_RETURN(params.seeds, AgreeSeeds(*ctx));
   const ProtocolEntry* e = FindProtocol(config.protocol);
   std::unique_ptr<Protocol<T>> out;
   VEIL_RETURN_IF_ERROR(CatchAll([&]() -> Status {
     if constexpr (std::is_same_v<T, uint64_t>) {
-      out = e->make64(ctx, fxp, seeds);
+      out = e->make64(ctx, params);
     } else {
-      out = e->make128(ctx, fxp, seeds);
+      out = e->make128(ctx, params);
     }
     return Status();
   }));

@@ -9,10 +9,15 @@
 //   Tensor<double> out = prot->OpenFxp(z);
 //
 // Protocols (see each header for the security model and the papers):
-//   "SEMI2K"  additive n-of-n sharing over Z_2^k, n >= 2; Beaver material from a trusted first
-//             party (rank 0, which learns every secret: a debugging/benchmark mode, as in SPU).
+//   "SEMI2K"  additive n-of-n sharing over Z_2^k, n >= 2. Beaver material (beaver_type):
+//             "TrustedFirstParty" (default; rank 0 deals and learns every secret: a
+//             debugging/benchmark mode, as in SPU) or "ot" (exactly 2 parties; dealer-free
+//             triples from IKNP OT extension, beaver_ot.h; no party is trusted).
 //   "ABY3"    2-out-of-3 replicated sharing, exactly 3 parties; honest majority, semi-honest.
-//   "CHEETAH" reserved: SEMI2K with OT-generated triples; rejected until OT triples exist.
+//   "CHEETAH" accepted as an alias of SEMI2K with beaver_type "ot" (exactly 2 parties). veil
+//             does not implement SPU's CHEETAH kernels (HE matmul, silent-OT comparison); the
+//             alias gives the same security model — semi-honest two-party, no dealer — with
+//             SEMI2K's kernels.
 //   "REF2K"   plaintext reference (every party holds every value); NOT secure, for tests.
 //
 // Execution model. Every kernel is collective: all parties call the same kernels in the same
@@ -30,8 +35,9 @@
 // fraction bits; MulFxp = Trunc(Mul(x, y), f), so its error is < 2^-f plus the propagated
 // encoding error (≤ (|a| + |b|)·2^-(f+1) for a·b).
 //
-// Errors. CreateProtocol returns a Status (DeviceConfigError for an unknown/unavailable protocol
-// or a wrong party count, NetworkError from the set-up exchange). Kernels throw VeilException:
+// Errors. CreateProtocol returns a Status (DeviceConfigError for an unknown/unavailable protocol,
+// a wrong party count or a beaver_type the protocol cannot use, NetworkError from the set-up
+// exchange, including the base OTs of beaver_type "ot"). Kernels throw VeilException:
 // NetworkError when a peer is lost or times out, AlgorithmError("shape_mismatch") for
 // non-conforming operands, ParameterError for values that cannot be encoded. A party whose kernel
 // throws should Abort() its link::Context so that peers fail fast; the task runtime turns the
@@ -61,13 +67,25 @@ inline constexpr char kProtocolAby3[] = "ABY3";
 inline constexpr char kProtocolCheetah[] = "CHEETAH";
 inline constexpr char kProtocolRef2k[] = "REF2K";
 
+// SPU's beaver_type values this engine understands (compared case-insensitively).
+inline constexpr char kBeaverTrustedFirstParty[] = "TrustedFirstParty";
+inline constexpr char kBeaverOt[] = "ot";
+
 // The subset of SPU's RuntimeConfig this engine reads.
 struct RuntimeConfig {
   std::string protocol = kProtocolSemi2k;
   FieldType field = FieldType::kFM64;
   // 0 selects the field default (18 for FM64, 26 for FM128). Valid: 1 .. k/2 - 2.
   int fxp_fraction_bits = 0;
+  // Where SEMI2K's Beaver material comes from: "" (the protocol's default: TrustedFirstParty for
+  // SEMI2K, ot for CHEETAH), "TrustedFirstParty" or "ot" (two parties only). ABY3 and REF2K
+  // need no triples and accept only "" or "TrustedFirstParty" (SPU configs often carry it).
+  std::string beaver_type;
 };
+
+// The beaver_type `config` resolves to (kBeaverTrustedFirstParty or kBeaverOt), after defaults;
+// DeviceConfigError("unknown_beaver_type") for other values.
+StatusOr<std::string> EffectiveBeaverType(const RuntimeConfig& config);
 
 // Checks the config against the party count without touching the network.
 Status ValidateRuntimeConfig(const RuntimeConfig& config, size_t world_size);
@@ -188,7 +206,7 @@ class Protocol {
   uint64_t seq_ = 0;
 };
 
-// Names that CreateProtocol accepts (including ones that are rejected as not implemented).
+// Names that CreateProtocol accepts.
 std::vector<std::string> ProtocolNames();
 
 // Builds this party's protocol. Collective: every party of ctx calls it with the same config.

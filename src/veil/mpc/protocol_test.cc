@@ -32,12 +32,7 @@ using testing::WithRing;
 
 class MpcConformanceTest : public ::testing::TestWithParam<Config> {
  protected:
-  RuntimeConfig runtime() const {
-    RuntimeConfig c;
-    c.protocol = GetParam().protocol;
-    c.field = GetParam().field;
-    return c;
-  }
+  RuntimeConfig runtime() const { return GetParam().runtime(); }
   std::vector<std::unique_ptr<link::Context>> world() const {
     return link::test::MakeWorld(GetParam().parties);
   }
@@ -433,7 +428,10 @@ INSTANTIATE_TEST_SUITE_P(Protocols, MpcConformanceTest,
                                            Config{kProtocolAby3, 3, FieldType::kFM64},
                                            Config{kProtocolAby3, 3, FieldType::kFM128},
                                            Config{kProtocolRef2k, 2, FieldType::kFM64},
-                                           Config{kProtocolRef2k, 2, FieldType::kFM128}),
+                                           Config{kProtocolRef2k, 2, FieldType::kFM128},
+                                           Config{kProtocolSemi2k, 2, FieldType::kFM64, kBeaverOt},
+                                           Config{kProtocolSemi2k, 2, FieldType::kFM128, kBeaverOt},
+                                           Config{kProtocolCheetah, 2, FieldType::kFM64}),
                          ConfigName);
 
 // One full pipeline per protocol over real TCP links on 127.0.0.1.
@@ -447,9 +445,7 @@ TEST_P(MpcTcpTest, MulLessAndRevealOverTcp) {
     const Tensor<double> a = RandomDoubles(rng, {3000}, -50, 50);
     const Tensor<double> b = RandomDoubles(rng, {3000}, -50, 50);
     const size_t other = GetParam().parties - 1;
-    RuntimeConfig config;
-    config.protocol = GetParam().protocol;
-    config.field = GetParam().field;
+    const RuntimeConfig config = GetParam().runtime();
     auto res = RunParties<T, std::vector<Tensor<double>>>(*world, config, [&](Protocol<T>& prot) {
       auto x = prot.InputFxp(0, a.shape(), prot.rank() == 0 ? &a : nullptr);
       auto y = prot.InputFxp(other, b.shape(), prot.rank() == other ? &b : nullptr);
@@ -467,6 +463,7 @@ TEST_P(MpcTcpTest, MulLessAndRevealOverTcp) {
 
 INSTANTIATE_TEST_SUITE_P(Protocols, MpcTcpTest,
                          ::testing::Values(Config{kProtocolSemi2k, 2, FieldType::kFM64},
+                                           Config{kProtocolSemi2k, 2, FieldType::kFM64, kBeaverOt},
                                            Config{kProtocolAby3, 3, FieldType::kFM128}),
                          ConfigName);
 
@@ -486,9 +483,6 @@ TEST(MpcConfigTest, RejectsBadConfigurationsBeforeAnyTraffic) {
   EXPECT_EQ(s.code(), "unknown_protocol");
   EXPECT_EQ(s.type(), ErrorType::kDeviceConfig);
 
-  c.protocol = kProtocolCheetah;
-  EXPECT_EQ(CreateOn(c, 2).code(), "protocol_not_implemented");
-
   c.protocol = kProtocolAby3;
   s = CreateOn(c, 2);
   EXPECT_EQ(s.code(), "bad_world_size");
@@ -505,6 +499,72 @@ TEST(MpcConfigTest, RejectsBadConfigurationsBeforeAnyTraffic) {
   auto world = link::test::MakeWorld(2);
   EXPECT_EQ(CreateProtocol<uint64_t>(c, world[0].get()).status().code(), "field_mismatch");
   EXPECT_EQ(ProtocolNames().size(), 4u);
+}
+
+TEST(MpcConfigTest, BeaverTypeIsValidatedAgainstProtocolAndPartyCount) {
+  RuntimeConfig c;
+  c.beaver_type = "ot";
+  EXPECT_TRUE(ValidateRuntimeConfig(c, 2).ok());
+  Status s = ValidateRuntimeConfig(c, 3);
+  EXPECT_EQ(s.code(), "bad_world_size");
+  EXPECT_EQ(s.type(), ErrorType::kDeviceConfig);
+  EXPECT_NE(s.message().find("exactly 2"), std::string::npos) << s.message();
+  // SPU's spelling and case variants are accepted; others are not.
+  c.beaver_type = "OT";
+  EXPECT_TRUE(ValidateRuntimeConfig(c, 2).ok());
+  c.beaver_type = "trustedfirstparty";
+  EXPECT_TRUE(ValidateRuntimeConfig(c, 3).ok());
+  EXPECT_EQ(*EffectiveBeaverType(c), kBeaverTrustedFirstParty);
+  c.beaver_type = "TrustedThirdParty";
+  EXPECT_EQ(ValidateRuntimeConfig(c, 2).code(), "unknown_beaver_type");
+  // OT triples make no sense for protocols without triples; TrustedFirstParty is ignored there.
+  c.protocol = kProtocolAby3;
+  c.beaver_type = "ot";
+  EXPECT_EQ(ValidateRuntimeConfig(c, 3).code(), "bad_beaver_type");
+  c.beaver_type = kBeaverTrustedFirstParty;
+  EXPECT_TRUE(ValidateRuntimeConfig(c, 3).ok());
+}
+
+TEST(MpcConfigTest, CheetahIsSemi2kWithOtTriplesForTwoParties) {
+  RuntimeConfig c;
+  c.protocol = kProtocolCheetah;
+  EXPECT_TRUE(ValidateRuntimeConfig(c, 2).ok());
+  EXPECT_EQ(*EffectiveBeaverType(c), kBeaverOt);
+  Status s = ValidateRuntimeConfig(c, 3);
+  EXPECT_EQ(s.code(), "bad_world_size");
+  EXPECT_NE(s.message().find("exactly 2"), std::string::npos) << s.message();
+  c.beaver_type = kBeaverTrustedFirstParty;
+  EXPECT_EQ(ValidateRuntimeConfig(c, 2).code(), "bad_beaver_type");
+  c.beaver_type = "ot";
+  EXPECT_TRUE(ValidateRuntimeConfig(c, 2).ok());
+  // It really runs: the protocol reports its configured name and multiplies correctly.
+  c.beaver_type = "";
+  auto world = link::test::MakeWorld(2);
+  const Tensor<uint64_t> a({3}, {3, 5, 7}), b({3}, {11, 13, uint64_t(0) - 1});
+  auto res = RunParties<uint64_t, Tensor<uint64_t>>(world, c, [&](Protocol<uint64_t>& prot) {
+    EXPECT_EQ(prot.name(), kProtocolCheetah);
+    auto x = prot.Input(0, {3}, prot.rank() == 0 ? &a : nullptr);
+    auto y = prot.Input(1, {3}, prot.rank() == 1 ? &b : nullptr);
+    return prot.Open(prot.Mul(x, y));
+  });
+  for (const auto& r : res) EXPECT_TRUE(r == Mul(a, b));
+}
+
+TEST(MpcConfigTest, PartiesThatDisagreeOnBeaverTypeFailWithConfigMismatch) {
+  auto world = link::test::MakeWorld(2);
+  std::vector<std::future<Status>> f;
+  for (size_t r = 0; r < 2; ++r) {
+    f.push_back(std::async(std::launch::async, [&, r] {
+      RuntimeConfig c;
+      c.beaver_type = r == 0 ? "ot" : "";
+      return CreateProtocol<uint64_t>(c, world[r].get()).status();
+    }));
+  }
+  for (auto& x : f) {
+    Status s = x.get();
+    EXPECT_EQ(s.code(), "config_mismatch");
+    EXPECT_NE(s.message().find("beaver=ot"), std::string::npos) << s.message();
+  }
 }
 
 TEST(MpcConfigTest, PartiesThatDisagreeFailWithConfigMismatch) {

@@ -18,9 +18,11 @@ std::vector<Prg> InputStreams(size_t rank, const PartySeeds& seeds) {
 }  // namespace
 
 template <RingElement T>
-Semi2kProtocol<T>::Semi2kProtocol(link::Context* ctx, int fxp_bits, const PartySeeds& seeds)
-    : Protocol<T>(kProtocolSemi2k, ctx, fxp_bits),
-      beaver_(ctx->rank(), ctx->world_size(), seeds),
+Semi2kProtocol<T>::Semi2kProtocol(std::string name, link::Context* ctx, int fxp_bits,
+                                  const PartySeeds& seeds, std::unique_ptr<BeaverSource<T>> beaver)
+    : Protocol<T>(std::move(name), ctx, fxp_bits),
+      beaver_(std::move(beaver)),
+      dealer_(dynamic_cast<TrustedFirstPartyBeaver<T>*>(beaver_.get())),
       input_(InputStreams(ctx->rank(), seeds)) {}
 
 template <RingElement T>
@@ -118,7 +120,7 @@ template <RingElement T>
 AShare<T> Semi2kProtocol<T>::Mul(const Share& x, const Share& y) {
   internal::CheckSameShape(x.shape(), y.shape(), "mul");
   const int64_t n = x.numel();
-  auto t = beaver_.Mul(x.shape());
+  auto t = beaver_->Mul(x.shape());
   // Message: e_i = x_i − a_i (elements [0, n)) ‖ f_i = y_i − b_i (elements [n, 2n)).
   Buffer mine(static_cast<size_t>(2 * n) * sizeof(T));
   {
@@ -157,7 +159,7 @@ AShare<T> Semi2kProtocol<T>::MatMul(const Share& x, const Share& y) {
                AlgorithmError, "shape_mismatch",
                "matmul " + ShapeToString(x.shape()) + " x " + ShapeToString(y.shape()));
   const int64_t m = x.shape()[0], k = x.shape()[1], n = y.shape()[1];
-  auto t = beaver_.Dot(m, k, n);
+  auto t = beaver_->Dot(m, k, n);
   // Message: E = X − A (m·k elements) ‖ F = Y − B (k·n elements).
   Buffer mine(static_cast<size_t>(m * k + k * n) * sizeof(T));
   {
@@ -193,7 +195,10 @@ AShare<T> Semi2kProtocol<T>::Trunc(const Share& x, int bits) {
     if (this->rank() == 0) return Share{ArithShiftRight(x.own, bits), Tensor<T>()};
     return Share{Neg(ArithShiftRight(Neg(x.own), bits)), Tensor<T>()};
   }
-  auto pair = beaver_.Trunc(x.shape(), bits);
+  VEIL_ENFORCE(
+      dealer_ != nullptr, InternalError, "no_truncation_pairs",
+      "SEMI2K with more than two parties needs the trusted first party's truncation pairs");
+  auto pair = dealer_->Trunc(x.shape(), bits);
   const Tensor<T> c = AllReduceAdd(this->NextTag("trunc"), ToBuffer(Add(x.own, pair.r)), x.shape());
   Share z{Neg(pair.t), Tensor<T>()};
   if (this->rank() == 0) AddInPlace(&z.own, ArithShiftRight(c, bits));
@@ -205,7 +210,7 @@ BShare Semi2kProtocol<T>::And(const BShare& x, const BShare& y) {
   VEIL_ENFORCE(x.nbits == y.nbits && x.own.size() == y.own.size(), AlgorithmError, "shape_mismatch",
                "and of bit strings of different lengths");
   const int64_t w = static_cast<int64_t>(x.own.size());
-  auto t = beaver_.And(w);
+  auto t = beaver_->And(w);
   // Message: e_i = x_i ^ a_i (words [0, w)) ‖ f_i = y_i ^ b_i (words [w, 2w)).
   Buffer mine(static_cast<size_t>(2 * w) * sizeof(uint64_t));
   {
@@ -250,7 +255,7 @@ AShare<T> Semi2kProtocol<T>::BitToArith(const BShare& bits, const Shape& shape) 
   VEIL_ENFORCE(bits.nbits == n, AlgorithmError, "shape_mismatch",
                "bit_to_arith: " + std::to_string(bits.nbits) + " bits for " + std::to_string(n) +
                    " elements");
-  auto r = beaver_.Bits(shape);
+  auto r = beaver_->Bits(shape);
   Words masked = bits.own;
   XorInPlace(&masked, r.bits);
   const Words c = AllReduceXor(this->NextTag("b2a"), masked);

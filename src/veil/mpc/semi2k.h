@@ -1,5 +1,8 @@
 // SEMI2K: additive n-of-n secret sharing over Z_2^k for n >= 2 parties (SPU
-// libspu/mpc/semi2k), with Beaver material from a trusted first party (beaver_tfp.h).
+// libspu/mpc/semi2k), with Beaver material from a BeaverSource (beaver.h): a trusted first party
+// (beaver_tfp.h, the default, any n) or, for exactly two parties, OT extension (beaver_ot.h,
+// beaver_type "ot"; protocol "CHEETAH" is this mode). The kernels and their messages are the same
+// for both sources; only where the triples come from differs.
 //
 // Sharing: x = Σ_i x_i mod 2^k; party i holds x_i (AShare::own). Boolean shares are XOR shares.
 //
@@ -15,7 +18,8 @@
 //              shifts, as SPU). For |x| < 2^l the result is floor(x/2^f) or that + 1 except with
 //              probability <= 2^(l+1−k) (SecureML's bound; the exact failure rate is about
 //              |x| / 2^k), when it is off by about 2^(k−f).
-//              n > 2: 1 round, truncation pair (r, r >> f) from the dealer (ABY3 §5.1.2): open
+//              n > 2: 1 round, truncation pair (r, r >> f) from the dealer (ABY3 §5.1.2; only
+//              the trusted-first-party source exists for n > 2): open
 //              c = x + r, result (c >> f) − [r >> f]; same error (< 1 ulp) and failure rate
 //              |x| / 2^k (when x + r overflows the signed range).
 //   And        1 round, 2 bits per bit: Beaver on XOR shares.
@@ -25,17 +29,20 @@
 //              BitToArith round (8 rounds for FM64); each extra level of carry-save adders (for
 //              n > 2) adds one round.
 //
-// Security model: semi-honest. Because rank 0 deals the triples, rank 0 learns every secret
-// (see beaver_tfp.h) and must be trusted; against any coalition of semi-honest parties that
-// excludes rank 0 nothing beyond the outputs leaks (dishonest majority). Use for development and
-// benchmarks, as SPU does; production needs dealer-free triples (not implemented).
+// Security model: semi-honest. With the trusted first party, rank 0 deals the triples and learns
+// every secret (see beaver_tfp.h), so it must be trusted; against any coalition of semi-honest
+// parties that excludes rank 0 nothing beyond the outputs leaks (dishonest majority). Use for
+// development and benchmarks, as SPU does. With OT triples (two parties) there is no trusted
+// party: either party may be corrupted (semi-honest, dishonest majority of 2).
 //
 // Thread safety: as Protocol.
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
+#include "veil/mpc/beaver.h"
 #include "veil/mpc/beaver_tfp.h"
 #include "veil/mpc/protocol.h"
 #include "veil/mpc/setup.h"
@@ -47,7 +54,10 @@ class Semi2kProtocol final : public Protocol<T> {
  public:
   using Share = AShare<T>;
 
-  Semi2kProtocol(link::Context* ctx, int fxp_bits, const PartySeeds& seeds);
+  // `name` is the configured protocol name (SEMI2K or CHEETAH). Beaver material comes from
+  // `beaver`; truncation pairs (n > 2 only) need it to be a TrustedFirstPartyBeaver.
+  Semi2kProtocol(std::string name, link::Context* ctx, int fxp_bits, const PartySeeds& seeds,
+                 std::unique_ptr<BeaverSource<T>> beaver);
 
   Share Input(size_t owner, const Shape& shape, const Tensor<T>* value) override;
   Tensor<T> Open(const Share& x) override;
@@ -70,8 +80,9 @@ class Semi2kProtocol final : public Protocol<T> {
   // Same with XOR over words.
   Words AllReduceXor(const std::string& tag, const Words& mine);
 
-  TrustedFirstPartyBeaver<T> beaver_;
-  std::vector<Prg> input_;  // input_[j]: kInput stream of the seed shared with rank j
+  std::unique_ptr<BeaverSource<T>> beaver_;
+  TrustedFirstPartyBeaver<T>* dealer_;  // beaver_ when it is the trusted first party, else null
+  std::vector<Prg> input_;              // input_[j]: kInput stream of the seed shared with rank j
 };
 
 }  // namespace veil::mpc

@@ -14,10 +14,19 @@
 #include <vector>
 
 #include "veil/base/status.h"
+#include "veil/crypto/prg.h"
 #include "veil/link/context.h"
-#include "veil/mpc/prg.h"
 
 namespace veil::mpc {
+
+// The PRG lives in crypto (shared with the OT layer); mpc code names it unqualified.
+using crypto::kPrgBlockBytes;
+using crypto::kSeedBytes;
+using crypto::Prg;
+using crypto::PrgBlocks;
+using crypto::PrgStream;
+using crypto::RandomSeed;
+using crypto::Seed;
 
 struct PartySeeds {
   Seed self;               // known to this party only
@@ -27,8 +36,8 @@ struct PartySeeds {
 // Agrees on pairwise seeds with every peer (one round).
 StatusOr<PartySeeds> AgreeSeeds(link::Context& ctx);
 
-// Exchanges `description` (protocol, field, fraction bits, wire version) with every peer and
-// fails with DeviceConfigError("config_mismatch") naming the first party that disagrees.
+// Exchanges `description` (protocol, field, fraction bits, beaver type, wire version) with every
+// peer and fails with DeviceConfigError("config_mismatch") naming the first party that disagrees.
 Status CheckPeerConfig(link::Context& ctx, std::string_view description);
 
 }  // namespace veil::mpc

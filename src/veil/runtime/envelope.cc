@@ -69,7 +69,7 @@ const std::vector<std::string>& UnsupportedSpuFields() {
 }
 const std::vector<std::string>& BeaverTypes() {
   static const auto* v =
-      new std::vector<std::string>{"TrustedFirstParty", "TrustedThirdParty", "MultiParty"};
+      new std::vector<std::string>{"TrustedFirstParty", "TrustedThirdParty", "MultiParty", "ot"};
   return *v;
 }
 const std::vector<std::string>& HeSchemas() {

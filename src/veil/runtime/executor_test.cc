@@ -178,7 +178,8 @@ TEST(ExecutorLocalTest, SpuTaskRunsOnTheDeviceBuiltFromSpuConfig) {
   };
   for (const Case& c : {Case{{"alice", "bob"}, "SEMI2K", "FM128", 2.0},
                         Case{{"alice", "bob", "carol"}, "ABY3", "FM64", 6.0},
-                        Case{{"alice", "bob", "carol"}, "SEMI2K", "FM64", 6.0}}) {
+                        Case{{"alice", "bob", "carol"}, "SEMI2K", "FM64", 6.0},
+                        Case{{"alice", "bob"}, "CHEETAH", "FM64", 2.0}}) {
     SCOPED_TRACE(c.protocol + "/" + c.field);
     json e = LocalEnvelope(c.parties);
     e["task_config"] = {{"task_type", "spu_product"}};

@@ -181,6 +181,7 @@ TEST_P(SecureStatsConformanceTest, VifMatchesOlsDefinition) {
 INSTANTIATE_TEST_SUITE_P(Spu, SecureStatsConformanceTest,
                          ::testing::Values(SpuCase{2, "SEMI2K", mpc::FieldType::kFM64},
                                            SpuCase{2, "SEMI2K", mpc::FieldType::kFM128},
+                                           SpuCase{2, "CHEETAH", mpc::FieldType::kFM64},
                                            SpuCase{3, "SEMI2K", mpc::FieldType::kFM64},
                                            SpuCase{3, "ABY3", mpc::FieldType::kFM64},
                                            SpuCase{3, "ABY3", mpc::FieldType::kFM128}),

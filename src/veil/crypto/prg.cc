@@ -1,4 +1,4 @@
-#include "veil/mpc/prg.h"
+#include "veil/crypto/prg.h"
 
 #include <algorithm>
 #include <cstring>
@@ -9,7 +9,7 @@
 #include "veil/base/parallel.h"
 #include "veil/base/random.h"
 
-namespace veil::mpc {
+namespace veil::crypto {
 
 namespace {
 
@@ -109,4 +109,4 @@ void Prg::FillAt(uint64_t block, void* out, size_t bytes) const {
   });
 }
 
-}  // namespace veil::mpc
+}  // namespace veil::crypto

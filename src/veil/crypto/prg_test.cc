@@ -1,4 +1,4 @@
-#include "veil/mpc/prg.h"
+#include "veil/crypto/prg.h"
 
 #include <algorithm>
 #include <bit>
@@ -8,7 +8,7 @@
 
 #include "veil/base/bytes.h"
 
-namespace veil::mpc {
+namespace veil::crypto {
 namespace {
 
 Seed SeedFromHex(const char* hex) {
@@ -25,7 +25,7 @@ std::vector<uint8_t> Draw(Prg& prg, size_t n) {
   return out;
 }
 
-TEST(MpcPrgTest, KnownAnswerAes128Ctr) {
+TEST(PrgTest, KnownAnswerAes128Ctr) {
   // FIPS-197 AES-128 with the all-zero key on the all-zero block (stream 0, block 0).
   Prg zero(Seed{});
   EXPECT_EQ(ToHex(Draw(zero, 16)), "66e94bd4ef8a2c3b884cfa59ca342b2e");
@@ -37,7 +37,7 @@ TEST(MpcPrgTest, KnownAnswerAes128Ctr) {
             "043405b9745597dcac50b89f67961406b82e");
 }
 
-TEST(MpcPrgTest, SameSeedSameCallsSameOutput) {
+TEST(PrgTest, SameSeedSameCallsSameOutput) {
   const Seed seed = RandomSeed();
   Prg a(seed, PrgStream::kInput), b(seed, PrgStream::kInput);
   // Large fills take the parallel path; they must equal the sequential keystream.
@@ -54,7 +54,7 @@ TEST(MpcPrgTest, SameSeedSameCallsSameOutput) {
   EXPECT_EQ(a.position(), b.position());
 }
 
-TEST(MpcPrgTest, FillAtReadsAnyPartOfTheStream) {
+TEST(PrgTest, FillAtReadsAnyPartOfTheStream) {
   const Seed seed = RandomSeed();
   Prg a(seed, PrgStream::kBeaver), b(seed, PrgStream::kBeaver);
   const auto whole = Draw(a, 3 << 20);  // parallel path
@@ -66,7 +66,7 @@ TEST(MpcPrgTest, FillAtReadsAnyPartOfTheStream) {
   EXPECT_EQ(Draw(a, 32), Draw(b, 32));
 }
 
-TEST(MpcPrgTest, StreamsAndSeedsAreIndependent) {
+TEST(PrgTest, StreamsAndSeedsAreIndependent) {
   const Seed seed = RandomSeed();
   Prg a(seed, PrgStream::kInput), b(seed, PrgStream::kBeaver), c(RandomSeed(), PrgStream::kInput);
   const auto x = Draw(a, 64), y = Draw(b, 64), z = Draw(c, 64);
@@ -75,7 +75,7 @@ TEST(MpcPrgTest, StreamsAndSeedsAreIndependent) {
   EXPECT_NE(RandomSeed(), RandomSeed());
 }
 
-TEST(MpcPrgTest, OutputIsBalanced) {
+TEST(PrgTest, OutputIsBalanced) {
   Prg prg(RandomSeed());
   std::vector<uint64_t> w(1 << 16);
   prg.FillRing(w.data(), static_cast<int64_t>(w.size()));
@@ -86,4 +86,4 @@ TEST(MpcPrgTest, OutputIsBalanced) {
 }
 
 }  // namespace
-}  // namespace veil::mpc
+}  // namespace veil::crypto

@@ -1,5 +1,6 @@
-// Seeded pseudo-random generator for correlated randomness: AES-128 in counter mode (OpenSSL
-// EVP, AES-NI when the CPU has it) keyed by a 128-bit seed.
+// Seeded pseudo-random generator: AES-128 in counter mode (OpenSSL EVP, AES-NI when the CPU has
+// it) keyed by a 128-bit seed. Shared by the secret-sharing engine (correlated randomness from
+// pairwise seeds) and the OT layer (expansion of base-OT keys).
 //
 //   Prg prg(seed, kStreamBeaver);
 //   prg.FillRing(a.data(), a.numel());   // next a.numel() ring elements of the stream
@@ -22,7 +23,7 @@
 #include <cstdint>
 #include <memory>
 
-namespace veil::mpc {
+namespace veil::crypto {
 
 inline constexpr size_t kSeedBytes = 16;
 inline constexpr size_t kPrgBlockBytes = 16;
@@ -38,10 +39,11 @@ Seed RandomSeed();
 // Purposes of the streams derived from one seed, so that e.g. Beaver triples and input masks of
 // a pair never reuse keystream.
 enum class PrgStream : uint64_t {
-  kPrivate = 0,  // a party's own randomness
-  kInput = 1,    // masks for sharing inputs
-  kBeaver = 2,   // correlated randomness from the trusted first party
-  kPrss = 3,     // pseudo-random (zero) sharing between neighbours (ABY3)
+  kPrivate = 0,      // a party's own randomness
+  kInput = 1,        // masks for sharing inputs
+  kBeaver = 2,       // correlated randomness from the trusted first party
+  kPrss = 3,         // pseudo-random (zero) sharing between neighbours (ABY3)
+  kOtExtension = 4,  // IKNP columns expanded from base-OT keys (veil/ot)
 };
 
 class Prg {
@@ -76,4 +78,4 @@ class Prg {
   std::unique_ptr<Cipher> cipher_;  // keyed context reused by small fills
 };
 
-}  // namespace veil::mpc
+}  // namespace veil::crypto

@@ -1,0 +1,263 @@
+// Base OT and IKNP extension between two parties in one process (one thread each) over the
+// in-memory link, and once over TCP on 127.0.0.1.
+#include <future>
+#include <random>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "veil/link/test_util.h"
+#include "veil/ot/base_ot.h"
+#include "veil/ot/bit_matrix.h"
+#include "veil/ot/iknp.h"
+
+namespace veil::ot {
+namespace {
+
+using World = std::vector<std::unique_ptr<link::Context>>;
+
+std::vector<Block> RandomBlocks(std::mt19937_64& rng, size_t n) {
+  std::vector<Block> out(n);
+  for (auto& b : out) b = Block{rng(), rng()};
+  return out;
+}
+
+std::vector<uint64_t> RandomWords(std::mt19937_64& rng, size_t n) {
+  std::vector<uint64_t> out(n);
+  for (auto& w : out) w = rng();
+  return out;
+}
+
+bool Bit(const std::vector<uint64_t>& words, int64_t j) { return (words[j / 64] >> (j % 64)) & 1; }
+
+// Runs a(ctx0) and b(ctx1) concurrently; aborts the link of a party that fails so that the other
+// returns promptly.
+template <typename A, typename B>
+void RunPair(World& w, A&& a, B&& b) {
+  auto fa = std::async(std::launch::async, [&] {
+    Status s = a(*w[0]);
+    if (!s.ok()) w[0]->Abort(s);
+    return s;
+  });
+  auto fb = std::async(std::launch::async, [&] {
+    Status s = b(*w[1]);
+    if (!s.ok()) w[1]->Abort(s);
+    return s;
+  });
+  const Status sa = fa.get(), sb = fb.get();
+  ASSERT_TRUE(sa.ok()) << sa.ToString();
+  ASSERT_TRUE(sb.ok()) << sb.ToString();
+}
+
+// ---- transpose ----
+
+TEST(BitMatrixTest, TransposeMatchesBitByBitReference) {
+  std::mt19937_64 rng(1);
+  // A 128 × 384-bit matrix (stride 3), transposed one 128-column block at a time.
+  const auto m = RandomBlocks(rng, 128 * 3);
+  for (size_t blk = 0; blk < 3; ++blk) {
+    Block fast[128], slow[128];
+    Transpose128(m.data() + blk, 3, fast);
+    Transpose128Portable(m.data() + blk, 3, slow);
+    for (int c = 0; c < 128; ++c) {
+      ASSERT_EQ(fast[c], slow[c]) << "block " << blk << " column " << c;
+      for (int r = 0; r < 128; r += 7) ASSERT_EQ(fast[c].bit(r), m[r * 3 + blk].bit(c));
+    }
+  }
+}
+
+TEST(BitMatrixTest, KnownPatternsAndInvolution) {
+  // Row r has only bit (r·5 + 3) mod 128 set: column c then has bit r set iff c = 5r + 3 mod 128.
+  std::vector<Block> m(128), t(128), back(128);
+  for (int r = 0; r < 128; ++r) {
+    const int c = (5 * r + 3) % 128;
+    m[r] = c < 64 ? Block{uint64_t{1} << c, 0} : Block{0, uint64_t{1} << (c - 64)};
+  }
+  Transpose128(m.data(), 1, t.data());
+  for (int r = 0; r < 128; ++r) {
+    const int c = (5 * r + 3) % 128;
+    EXPECT_TRUE(t[c].bit(r));
+    EXPECT_EQ(__builtin_popcountll(t[c].lo) + __builtin_popcountll(t[c].hi), 1);
+  }
+  std::mt19937_64 rng(2);
+  const auto x = RandomBlocks(rng, 128);
+  Transpose128(x.data(), 1, t.data());
+  Transpose128(t.data(), 1, back.data());
+  EXPECT_EQ(back, x);
+}
+
+// ---- base OT ----
+
+TEST(BaseOtTest, ReceiverGetsExactlyTheChosenKeys) {
+  auto w = link::test::MakeWorld(2);
+  std::mt19937_64 rng(3);
+  std::vector<bool> choices(128);
+  for (size_t i = 0; i < choices.size(); ++i) choices[i] = rng() & 1;
+  std::vector<std::array<Block, 2>> pairs;
+  std::vector<Block> got;
+  RunPair(
+      w,
+      [&](link::Context& ctx) -> Status {
+        VEIL_ASSIGN_OR_RETURN(pairs, BaseOtSend(ctx, 1, 128, "t/base"));
+        return Status();
+      },
+      [&](link::Context& ctx) -> Status {
+        VEIL_ASSIGN_OR_RETURN(got, BaseOtReceive(ctx, 0, choices, "t/base"));
+        return Status();
+      });
+  ASSERT_EQ(pairs.size(), 128u);
+  ASSERT_EQ(got.size(), 128u);
+  for (size_t i = 0; i < 128; ++i) {
+    EXPECT_EQ(got[i], pairs[i][choices[i]]) << i;
+    EXPECT_NE(got[i], pairs[i][!choices[i]]) << i;
+    EXPECT_NE(pairs[i][0], pairs[i][1]);
+  }
+  // One group element from the sender, one per OT back.
+  EXPECT_EQ(w[0]->stats().bytes_sent, 32u);
+  EXPECT_EQ(w[1]->stats().bytes_sent, 128u * 32);
+}
+
+TEST(BaseOtTest, MalformedPointsAreRejected) {
+  auto w = link::test::MakeWorld(2);
+  // The "receiver" answers with non-canonical encodings instead of group elements.
+  Status sender_status;
+  auto f = std::async(std::launch::async,
+                      [&] { sender_status = BaseOtSend(*w[0], 1, 4, "t/bad").status(); });
+  ASSERT_TRUE(w[1]->Recv(0, "t/bad/A").ok());
+  ASSERT_TRUE(w[1]->Send(0, "t/bad/B", Buffer(4 * 32, 0xff)).ok());
+  f.get();
+  EXPECT_EQ(sender_status.code(), "invalid_point") << sender_status.ToString();
+}
+
+// ---- IKNP ----
+
+struct CotRun {
+  Block delta;
+  std::vector<Block> q, t;
+};
+
+// `counts` extends of correlated OTs with the given choice bits (concatenated).
+CotRun RunCot(World& w, const std::vector<uint64_t>& choices, const std::vector<int64_t>& counts) {
+  int64_t total = 0;
+  for (int64_t c : counts) total += c;
+  CotRun out;
+  out.q.resize(total);
+  out.t.resize(total);
+  RunPair(
+      w,
+      [&](link::Context& ctx) -> Status {
+        VEIL_ASSIGN_OR_RETURN(IknpCotSender s, IknpCotSender::Setup(&ctx, 1, "t/iknp"));
+        out.delta = s.delta();
+        int64_t off = 0;
+        for (int64_t c : counts) {
+          VEIL_RETURN_IF_ERROR(s.Extend(c, out.q.data() + off));
+          off += c;
+        }
+        return Status();
+      },
+      [&](link::Context& ctx) -> Status {
+        VEIL_ASSIGN_OR_RETURN(IknpCotReceiver r, IknpCotReceiver::Setup(&ctx, 0, "t/iknp"));
+        int64_t off = 0;
+        for (int64_t c : counts) {
+          // Choice bits of this extend, re-packed from bit `off`.
+          std::vector<uint64_t> part((c + 63) / 64);
+          for (int64_t j = 0; j < c; ++j)
+            part[j / 64] |= uint64_t{Bit(choices, off + j)} << (j % 64);
+          VEIL_RETURN_IF_ERROR(r.Extend(part.data(), c, out.t.data() + off));
+          off += c;
+        }
+        return Status();
+      });
+  return out;
+}
+
+TEST(IknpTest, CorrelatedOtsSatisfyQEqualsTXorChoiceTimesDelta) {
+  auto w = link::test::MakeWorld(2);
+  std::mt19937_64 rng(4);
+  const std::vector<int64_t> counts = {1000, 128, 4097, 1};  // partial blocks and words
+  const auto choices = RandomWords(rng, (1000 + 128 + 4097 + 1 + 63) / 64);
+  const CotRun run = RunCot(w, choices, counts);
+  ASSERT_NE(run.delta, Block{});
+  int64_t ones = 0;
+  for (size_t j = 0; j < run.q.size(); ++j) {
+    const bool c = Bit(choices, j);
+    ones += c;
+    ASSERT_EQ(run.q[j], run.t[j] ^ (c ? run.delta : Block{})) << j;
+  }
+  EXPECT_GT(ones, 2000);  // both choices occur
+  // The sender's u messages: 16 bytes per OT (rounded up to 128 OTs per extend) + base OT.
+  const uint64_t u_bytes = 16 * 128 * (8 + 1 + 33 + 1);
+  EXPECT_EQ(w[1]->stats().bytes_sent, u_bytes + 32);
+}
+
+TEST(IknpTest, RandomOtReceiverLearnsOnlyTheChosenMessage) {
+  auto w = link::test::MakeWorld(2);
+  std::mt19937_64 rng(5);
+  constexpr int64_t kN = 20000;
+  const auto choices = RandomWords(rng, (kN + 63) / 64);
+  std::vector<Block> m0(kN), m1(kN), m(kN);
+  Block delta;
+  RunPair(
+      w,
+      [&](link::Context& ctx) -> Status {
+        VEIL_ASSIGN_OR_RETURN(IknpCotSender s, IknpCotSender::Setup(&ctx, 1, "t/rot"));
+        delta = s.delta();
+        return s.RandomOt(kN, m0.data(), m1.data());
+      },
+      [&](link::Context& ctx) -> Status {
+        VEIL_ASSIGN_OR_RETURN(IknpCotReceiver r, IknpCotReceiver::Setup(&ctx, 0, "t/rot"));
+        return r.RandomOt(choices.data(), kN, m.data());
+      });
+  for (int64_t j = 0; j < kN; ++j) {
+    const bool c = Bit(choices, j);
+    ASSERT_EQ(m[j], c ? m1[j] : m0[j]) << j;
+    ASSERT_NE(m[j], c ? m0[j] : m1[j]) << j;
+    // Hashing broke the correlation: the two messages do not differ by Δ.
+    ASSERT_NE(m0[j] ^ m1[j], delta) << j;
+  }
+}
+
+TEST(IknpTest, DuplexRunsBothDirectionsOverTcp) {
+  auto world = link::test::MakeTcpWorld(2);
+  ASSERT_TRUE(world.ok()) << world.status().ToString();
+  std::mt19937_64 rng(6);
+  constexpr int64_t kN = 3000;
+  const auto c0 = RandomWords(rng, (kN + 63) / 64), c1 = RandomWords(rng, (kN + 63) / 64);
+  struct Side {
+    Block delta;
+    std::vector<Block> q = std::vector<Block>(kN), t = std::vector<Block>(kN);
+  } side[2];
+  const auto party = [&](size_t me, const std::vector<uint64_t>& choices) {
+    return [&, me](link::Context& ctx) -> Status {
+      VEIL_ASSIGN_OR_RETURN(IknpDuplex d, SetupIknpDuplex(&ctx, 1 - me, "t/duplex"));
+      side[me].delta = d.sender.delta();
+      // Receiver first (it only sends), then the sender role: neither party blocks the other.
+      VEIL_RETURN_IF_ERROR(d.receiver.Extend(choices.data(), kN, side[me].t.data()));
+      return d.sender.Extend(kN, side[me].q.data());
+    };
+  };
+  RunPair(*world, party(0, c0), party(1, c1));
+  ASSERT_NE(side[0].delta, side[1].delta);
+  for (int64_t j = 0; j < kN; ++j) {
+    // Direction s0: party 0 sends (q, Δ0), party 1 receives with choices c1; and vice versa.
+    ASSERT_EQ(side[0].q[j], side[1].t[j] ^ (Bit(c1, j) ? side[0].delta : Block{})) << j;
+    ASSERT_EQ(side[1].q[j], side[0].t[j] ^ (Bit(c0, j) ? side[1].delta : Block{})) << j;
+  }
+}
+
+TEST(IknpTest, WrongSizeMessageFailsWithAlgorithmError) {
+  auto w = link::test::MakeWorld(2);
+  Status sender_status;
+  auto f = std::async(std::launch::async, [&] {
+    auto s = IknpCotSender::Setup(w[0].get(), 1, "t/size");
+    sender_status = s.ok() ? s->Extend(256, std::vector<Block>(256).data()) : s.status();
+  });
+  auto r = IknpCotReceiver::Setup(w[1].get(), 0, "t/size");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(w[1]->Send(0, "t/size/u/0", Buffer(100)).ok());
+  f.get();
+  EXPECT_EQ(sender_status.code(), "unexpected_message_size");
+}
+
+}  // namespace
+}  // namespace veil::ot
