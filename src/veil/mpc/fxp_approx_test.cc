@@ -91,12 +91,7 @@ Tensor<double> Join(const Tensor<double>& a, const std::vector<double>& extra) {
 
 class MpcFxpApproxTest : public ::testing::TestWithParam<Config> {
  protected:
-  RuntimeConfig runtime() const {
-    RuntimeConfig c;
-    c.protocol = GetParam().protocol;
-    c.field = GetParam().field;
-    return c;
-  }
+  RuntimeConfig runtime() const { return GetParam().runtime(); }
   int f() const { return DefaultFxpFractionBits(GetParam().field); }
   double ulp() const { return std::ldexp(1.0, -f()); }
 
@@ -425,6 +420,7 @@ TEST_P(MpcFxpApproxTest, BadArgumentsThrow) {
 
 INSTANTIATE_TEST_SUITE_P(Protocols, MpcFxpApproxTest,
                          ::testing::Values(Config{kProtocolSemi2k, 2, FieldType::kFM64},
+                                           Config{kProtocolSemi2k, 2, FieldType::kFM64, "ot"},
                                            Config{kProtocolSemi2k, 2, FieldType::kFM128},
                                            Config{kProtocolSemi2k, 3, FieldType::kFM64},
                                            Config{kProtocolAby3, 3, FieldType::kFM64},
