@@ -17,7 +17,8 @@ namespace {
 
 // Bumped whenever the messages of any kernel or of the set-up change; peers compare it at set-up.
 // v2: beaver_type joined the agreed description (and "ot" adds the base-OT set-up).
-constexpr int kWireVersion = 2;
+// v3: 2-party SEMI2K truncation exchanges a wrap-bit product unless trunc_allow_msb_error.
+constexpr int kWireVersion = 3;
 
 // ---- boolean-share helpers (both components; `next` is empty outside ABY3) ----
 BShare BXor(const BShare& a, const BShare& b) {
@@ -66,6 +67,7 @@ struct ProtocolParams {
   int fxp;
   PartySeeds seeds;
   std::string beaver;  // EffectiveBeaverType
+  bool trunc_allow_msb_error = false;
 };
 
 template <RingElement T>
@@ -80,7 +82,8 @@ std::unique_ptr<Protocol<T>> MakeSemi2k(link::Context* ctx, const ProtocolParams
   } else {
     beaver = std::make_unique<TrustedFirstPartyBeaver<T>>(ctx->rank(), ctx->world_size(), p.seeds);
   }
-  return std::make_unique<Semi2kProtocol<T>>(p.name, ctx, p.fxp, p.seeds, std::move(beaver));
+  return std::make_unique<Semi2kProtocol<T>>(p.name, ctx, p.fxp, p.seeds, std::move(beaver),
+                                             p.trunc_allow_msb_error);
 }
 template <RingElement T>
 std::unique_ptr<Protocol<T>> MakeAby3(link::Context* ctx, const ProtocolParams& p) {
@@ -212,10 +215,11 @@ StatusOr<std::unique_ptr<Protocol<T>>> CreateProtocol(const RuntimeConfig& confi
   params.name = config.protocol;
   params.fxp = EffectiveFxpBits(config);
   VEIL_ASSIGN_OR_RETURN(params.beaver, EffectiveBeaverType(config));
-  const std::string description = "veil-mpc/v" + std::to_string(kWireVersion) +
-                                  " protocol=" + config.protocol +
-                                  " field=" + std::string(FieldTypeName(config.field)) +
-                                  " fxp=" + std::to_string(params.fxp) + " beaver=" + params.beaver;
+  const std::string description =
+      "veil-mpc/v" + std::to_string(kWireVersion) + " protocol=" + config.protocol +
+      " field=" + std::string(FieldTypeName(config.field)) + " fxp=" + std::to_string(params.fxp) +
+      " beaver=" + params.beaver + " trunc_msb_error=" + (config.trunc_allow_msb_error ? "1" : "0");
+  params.trunc_allow_msb_error = config.trunc_allow_msb_error;
   VEIL_RETURN_IF_ERROR(CheckPeerConfig(*ctx, description));
   VEIL_ASSIGN_OR_RETURN(params.seeds, AgreeSeeds(*ctx));
   const ProtocolEntry* e = FindProtocol(config.protocol);

@@ -26,11 +26,13 @@
 // kernel instead of silently mixing data.
 //
 // Semantics. Values are elements of Z_2^k (k = 64 for uint64_t, 128 for unsigned __int128).
-// Add/Sub/Mul/MatMul are exact mod 2^k. Trunc(x, f) is probabilistic: it returns floor(x/2^f) or
-// floor(x/2^f) + 1 (error < 1 ulp = 2^-f in fixed point), except with probability about |x|/2^k
-// per element (≤ 2^(l-k) for |x| < 2^l; SecureML, Theorem 1 states 2^(l+1-k)), when the result is
-// off by about 2^(k-f). With FM64, f = 18 and |x| < 2^40 (products of values below 2^11) that is
-// below 2^-24 per element. Msb/Less are exact when the value (the difference) lies in
+// Add/Sub/Mul/MatMul are exact mod 2^k. Trunc(x, f) returns floor(x/2^f) or floor(x/2^f) + 1
+// (error < 1 ulp = 2^-f in fixed point). 2-party SEMI2K/CHEETAH (SPU's default, one round) never
+// fails while |x| < 2^(k-2) (semi2k.h). ABY3, SEMI2K with n > 2, and 2-party SEMI2K with
+// trunc_allow_msb_error (zero rounds) are probabilistic: with probability about |x|/2^k per
+// element (≤ 2^(l-k) for |x| < 2^l; SecureML, Theorem 1 states 2^(l+1-k)) the result is off by
+// about 2^(k-f); with FM64, f = 18 and |x| < 2^40 (products of values below 2^11) that is below
+// 2^-24 per element. Msb/Less are exact when the value (the difference) lies in
 // [-2^(k-1), 2^(k-1)). Fixed-point kernels (…Fxp) work on values encoded with fxp_fraction_bits()
 // fraction bits; MulFxp = Trunc(Mul(x, y), f), so its error is < 2^-f plus the propagated
 // encoding error (≤ (|a| + |b|)·2^-(f+1) for a·b).
@@ -81,6 +83,10 @@ struct RuntimeConfig {
   // SEMI2K, ot for CHEETAH), "TrustedFirstParty" or "ot" (two parties only). ABY3 and REF2K
   // need no triples and accept only "" or "TrustedFirstParty" (SPU configs often carry it).
   std::string beaver_type;
+  // SPU's trunc_allow_msb_error. false (SPU's default): 2-party SEMI2K truncates with the
+  // wrap-bit protocol (one round, exact up to 1 ulp for |x| < 2^(k-2)); true: SecureML's local
+  // truncation (no round, fails with probability about |x|/2^k). No effect on other protocols.
+  bool trunc_allow_msb_error = false;
 };
 
 // The beaver_type `config` resolves to (kBeaverTrustedFirstParty or kBeaverOt), after defaults;

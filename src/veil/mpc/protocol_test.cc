@@ -396,10 +396,52 @@ TEST_P(MpcConformanceTest, TruncFailureRateMatchesTheModel) {
       const T diff = res[0][i] - floor[i];
       failures += !(diff == 0 || diff == 1);
     }
-    // Expected 312.5, standard deviation about 17.5.
-    EXPECT_GT(failures, 200);
-    EXPECT_LT(failures, 450);
+    if (GetParam().protocol != kProtocolAby3 && GetParam().parties == 2) {
+      // 2-party SEMI2K (and CHEETAH) truncate with the wrap bit: no failure below 2^(k-2).
+      EXPECT_EQ(failures, 0);
+    } else {
+      // Expected 312.5, standard deviation about 17.5.
+      EXPECT_GT(failures, 200);
+      EXPECT_LT(failures, 450);
+    }
   });
+}
+
+// 2-party SEMI2K: the wrap-bit truncation is exact (within 1 ulp) up to its precondition
+// |x| < 2^(k-2); SPU's trunc_allow_msb_error selects SecureML's local truncation, whose failure
+// rate follows |x| / 2^k.
+TEST(MpcTruncTest, WrapBitTruncationAndTheAllowMsbErrorOption) {
+  using T = uint64_t;
+  constexpr int kN = 20000;
+  constexpr int bits = 18;
+  Tensor<T> edge({kN}), mid({kN});
+  std::mt19937_64 rng(5);
+  for (int64_t i = 0; i < kN; ++i) {
+    const T mag = (T(1) << 62) - 1 - (rng() & 0xffff);  // just below 2^(k-2)
+    edge[i] = i % 2 ? mag : T(0) - mag;
+    mid[i] = i % 2 ? T(1) << 58 : T(0) - (T(1) << 58);
+  }
+  auto failures = [&](bool allow, const Tensor<T>& a) {
+    RuntimeConfig config;
+    config.trunc_allow_msb_error = allow;
+    auto world = link::test::MakeWorld(2);
+    auto res = RunParties<T, Tensor<T>>(world, config, [&](Protocol<T>& prot) {
+      return prot.Open(prot.Trunc(prot.Input(0, a.shape(), prot.rank() == 0 ? &a : nullptr), bits));
+    });
+    const Tensor<T> floor = ArithShiftRight(a, bits);
+    int64_t n = 0;
+    for (int64_t i = 0; i < kN; ++i) {
+      const T diff = res[0][i] - floor[i];
+      n += !(diff == 0 || diff == 1);
+    }
+    return n;
+  };
+  EXPECT_EQ(failures(false, edge), 0);
+  EXPECT_EQ(failures(false, mid), 0);
+  // |x| = 2^58: expected 20000 / 64 = 312.5 failures with the local truncation.
+  const int64_t local = failures(true, mid);
+  EXPECT_GT(local, 200);
+  EXPECT_LT(local, 450);
 }
 
 TEST_P(MpcConformanceTest, ShapeMismatchThrowsAlgorithmError) {

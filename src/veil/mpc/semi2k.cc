@@ -19,11 +19,13 @@ std::vector<Prg> InputStreams(size_t rank, const PartySeeds& seeds) {
 
 template <RingElement T>
 Semi2kProtocol<T>::Semi2kProtocol(std::string name, link::Context* ctx, int fxp_bits,
-                                  const PartySeeds& seeds, std::unique_ptr<BeaverSource<T>> beaver)
+                                  const PartySeeds& seeds, std::unique_ptr<BeaverSource<T>> beaver,
+                                  bool trunc_allow_msb_error)
     : Protocol<T>(std::move(name), ctx, fxp_bits),
       beaver_(std::move(beaver)),
       dealer_(dynamic_cast<TrustedFirstPartyBeaver<T>*>(beaver_.get())),
-      input_(InputStreams(ctx->rank(), seeds)) {}
+      input_(InputStreams(ctx->rank(), seeds)),
+      trunc_allow_msb_error_(trunc_allow_msb_error) {}
 
 template <RingElement T>
 std::vector<Buffer> Semi2kProtocol<T>::Exchange(const std::string& tag, Buffer mine) {
@@ -192,6 +194,7 @@ AShare<T> Semi2kProtocol<T>::Trunc(const Share& x, int bits) {
   internal::CheckShift(bits, this->kRingBits);
   if (bits == 0) return x;
   if (this->world_size() == 2) {
+    if (!trunc_allow_msb_error_) return TruncWrapBit(x, bits);
     if (this->rank() == 0) return Share{ArithShiftRight(x.own, bits), Tensor<T>()};
     return Share{Neg(ArithShiftRight(Neg(x.own), bits)), Tensor<T>()};
   }
@@ -203,6 +206,36 @@ AShare<T> Semi2kProtocol<T>::Trunc(const Share& x, int bits) {
   Share z{Neg(pair.t), Tensor<T>()};
   if (this->rank() == 0) AddInPlace(&z.own, ArithShiftRight(c, bits));
   return z;
+}
+
+template <RingElement T>
+AShare<T> Semi2kProtocol<T>::TruncWrapBit(const Share& x, int bits) {
+  constexpr int k = RingTraits<T>::kBits;
+  const T offset = T(1) << (k - 2);
+  const bool me0 = this->rank() == 0;
+  // x' = x + 2^(k-2): rank 0 shifts its share.
+  Tensor<T> shifted = me0 ? internal::Map(x.own, [offset](T v) { return T(v + offset); }) : x.own;
+  // m_i = msb of the own (shifted) share, as a ring element 0/1.
+  Tensor<T> msb = internal::Map(shifted, [](T v) { return T(v >> (k - 1)); });
+  const Share m0 = this->Input(0, x.shape(), me0 ? &msb : nullptr);
+  const Share m1 = this->Input(1, x.shape(), me0 ? nullptr : &msb);
+  // w = m0 + m1 − m0·m1 (the wrap of x0' + x1 past 2^k).
+  const Share w = this->Sub(this->Add(m0, m1), Mul(m0, m1));
+  // (x_i' >> f) − w_i·2^(k−f), logical shifts; rank 0 adds 1 − 2^(k−2−f).
+  const int up = k - bits;
+  const T fix = T(1) - (T(1) << (k - 2 - bits));
+  Tensor<T> out = Tensor<T>::Uninitialized(x.shape());
+  const T* ps = shifted.data();
+  const T* pw = w.own.data();
+  T* po = out.data();
+  ParallelFor(out.numel(), kElementwiseGrain, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      T v = T(ps[i] >> bits) - T(pw[i] << up);
+      if (me0) v += fix;
+      po[i] = v;
+    }
+  });
+  return Share{std::move(out), Tensor<T>()};
 }
 
 template <RingElement T>

@@ -79,8 +79,9 @@ const std::vector<std::string>& HeSchemas() {
 // Known keys of SPU's RuntimeConfig that veil reads itself; every other key is kept in the raw
 // runtime_config and ignored.
 const std::set<std::string>& ReadRuntimeConfigKeys() {
-  static const auto* s = new std::set<std::string>{"protocol", "field", "fxp_fraction_bits",
-                                                   "beaver_type", "sigmoid_mode"};
+  static const auto* s =
+      new std::set<std::string>{"protocol",    "field",        "fxp_fraction_bits",
+                                "beaver_type", "sigmoid_mode", "trunc_allow_msb_error"};
   return *s;
 }
 // Keys of SPU's LinkDesc that feed veil's LinkOptions.
@@ -551,6 +552,7 @@ class EnvelopeParser {
     }
     spu->fxp_fraction_bits = r.Int("fxp_fraction_bits", Required::kNo, 1, max_fxp_bits);
     spu->beaver_type = r.Enum("beaver_type", Required::kNo, BeaverTypes());
+    spu->trunc_allow_msb_error = r.Bool("trunc_allow_msb_error", false);
     r.String("sigmoid_mode", Required::kNo);
     std::vector<std::string> ignored;
     for (const auto& [k, unused] : rc->items()) {

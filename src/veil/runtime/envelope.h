@@ -116,6 +116,7 @@ struct SpuConfig {
   std::string field;     // FM64 | FM128
   std::optional<int64_t> fxp_fraction_bits;
   std::optional<std::string> beaver_type;
+  bool trunc_allow_msb_error = false;  // SPU's option (2-party SEMI2K truncation)
   nlohmann::json runtime_config;  // raw cluster_def.runtime_config (all keys, incl. ignored ones)
   nlohmann::json link_desc;       // raw link_desc, null when absent
   nlohmann::json raw;             // the whole section as given

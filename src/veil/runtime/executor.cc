@@ -127,6 +127,7 @@ StatusOr<mpc::RuntimeConfig> SpuRuntimeConfig(const SpuConfig& spu) {
   VEIL_ASSIGN_OR_RETURN(c.field, mpc::ParseFieldType(spu.field));
   c.fxp_fraction_bits = static_cast<int>(spu.fxp_fraction_bits.value_or(0));
   c.beaver_type = spu.beaver_type.value_or("");
+  c.trunc_allow_msb_error = spu.trunc_allow_msb_error;
   return c;
 }
 
