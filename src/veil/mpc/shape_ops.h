@@ -65,6 +65,49 @@ Tensor<T> ScaledIdentity(int64_t n, T value) {
   return out;
 }
 
+// The matrices of `parts` side by side; all must have the same number of rows.
+template <typename T>
+Tensor<T> ConcatColumns(const std::vector<const Tensor<T>*>& parts) {
+  VEIL_ENFORCE(!parts.empty(), AlgorithmError, "shape_mismatch", "ConcatColumns of nothing");
+  const int64_t rows = parts.front()->rows();
+  int64_t cols = 0;
+  for (const auto* p : parts) {
+    VEIL_ENFORCE(p->rows() == rows, AlgorithmError, "shape_mismatch",
+                 "ConcatColumns: " + ShapeToString(p->shape()) + " has not " +
+                     std::to_string(rows) + " rows");
+    cols += p->cols();
+  }
+  Tensor<T> out = Tensor<T>::Uninitialized({rows, cols});
+  for (int64_t r = 0; r < rows; ++r) {
+    T* dst = out.data() + r * cols;
+    for (const auto* p : parts) {
+      const T* src = p->data() + r * p->cols();
+      dst = std::copy(src, src + p->cols(), dst);
+    }
+  }
+  return out;
+}
+
+// Rows [begin, end) of a matrix.
+template <typename T>
+Tensor<T> SliceRows(const Tensor<T>& a, int64_t begin, int64_t end) {
+  VEIL_ENFORCE(0 <= begin && begin <= end && end <= a.rows(), AlgorithmError, "shape_mismatch",
+               "SliceRows [" + std::to_string(begin) + ", " + std::to_string(end) + ") of " +
+                   ShapeToString(a.shape()));
+  Tensor<T> out = Tensor<T>::Uninitialized({end - begin, a.cols()});
+  std::copy(a.data() + begin * a.cols(), a.data() + end * a.cols(), out.data());
+  return out;
+}
+
+// A 1 x c (or {c}) row repeated `rows` times: rows x c.
+template <typename T>
+Tensor<T> TileRows(const Tensor<T>& row, int64_t rows) {
+  const int64_t c = row.numel();
+  Tensor<T> out = Tensor<T>::Uninitialized({rows, c});
+  for (int64_t r = 0; r < rows; ++r) std::copy(row.data(), row.data() + c, out.data() + r * c);
+  return out;
+}
+
 // ---- the same on shares (every component reshaped alike) ----
 
 template <RingElement T>
@@ -90,6 +133,32 @@ template <RingElement T>
 AShare<T> Diagonal(const AShare<T>& x) {
   AShare<T> out{Diagonal(x.own), {}};
   if (!x.next.empty()) out.next = Diagonal(x.next);
+  return out;
+}
+
+template <RingElement T>
+AShare<T> ConcatColumns(const std::vector<AShare<T>>& parts) {
+  std::vector<const Tensor<T>*> own, next;
+  for (const auto& p : parts) {
+    own.push_back(&p.own);
+    next.push_back(&p.next);
+  }
+  AShare<T> out{ConcatColumns(own), {}};
+  if (!parts.front().next.empty()) out.next = ConcatColumns(next);
+  return out;
+}
+
+template <RingElement T>
+AShare<T> SliceRows(const AShare<T>& x, int64_t begin, int64_t end) {
+  AShare<T> out{SliceRows(x.own, begin, end), {}};
+  if (!x.next.empty()) out.next = SliceRows(x.next, begin, end);
+  return out;
+}
+
+template <RingElement T>
+AShare<T> TileRows(const AShare<T>& row, int64_t rows) {
+  AShare<T> out{TileRows(row.own, rows), {}};
+  if (!row.next.empty()) out.next = TileRows(row.next, rows);
   return out;
 }
 

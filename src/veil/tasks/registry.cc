@@ -10,6 +10,8 @@
 #include "veil/tasks/psi_task.h"
 #include "veil/tasks/quantile_binning_task.h"
 #include "veil/tasks/regression_eval_task.h"
+#include "veil/tasks/ss_lr_predict_task.h"
+#include "veil/tasks/ss_lr_task.h"
 #include "veil/tasks/standard_scaler_task.h"
 #include "veil/tasks/table_statistics_task.h"
 #include "veil/tasks/vif_task.h"
@@ -51,6 +53,8 @@ TaskRegistry* BuildBuiltins() {
   (void)r->Register(TableStatisticsTaskType());
   (void)r->Register(PearsonCorrelationTaskType());
   (void)r->Register(VifTaskType());
+  (void)r->Register(SsLrTaskType());
+  (void)r->Register(SsLrPredictTaskType());
   (void)r->Register(BiClassificationEvalTaskType());
   (void)r->Register(RegressionEvalTaskType());
   return r;

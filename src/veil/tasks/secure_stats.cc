@@ -55,26 +55,11 @@ namespace {
 // block (non-constant columns in requested order) into *block.
 StatusOr<json> StandardizeOwn(const std::string& path, const std::vector<std::string>& own,
                               mpc::Tensor<double>* block, std::vector<bool>* own_constant) {
-  VEIL_ASSIGN_OR_RETURN(data::ColumnTable table, data::ReadColumns(path, own, false));
+  VEIL_ASSIGN_OR_RETURN(data::ColumnTable table, ReadCompleteColumns(path, own, "the correlation"));
   const int64_t n = table.rows;
   json constant = json::array();
   std::vector<const data::Column*> kept;
   for (const auto& col : table.columns) {
-    VEIL_RETURN_IF_ERROR(vertical::RequireFiniteNumbers(table, col));
-    if (col.missing > 0) {
-      int64_t line = 0;
-      for (int64_t i = 0; i < n; ++i) {
-        if (std::isnan(col.values[i])) {
-          line = i + 2;  // 1-based, after the header
-          break;
-        }
-      }
-      return ParameterError(
-          "missing_value",
-          fmt::format("{}: column '{}' has {} missing cell(s), the first on line {}; the "
-                      "correlation needs complete columns (run fillna first)",
-                      path, col.name, col.missing, line));
-    }
     const auto [lo, hi] = std::minmax_element(col.values.begin(), col.values.end());
     const bool is_constant = *lo == *hi;
     own_constant->push_back(is_constant);
@@ -105,6 +90,28 @@ StatusOr<json> StandardizeOwn(const std::string& path, const std::vector<std::st
 }
 
 }  // namespace
+
+StatusOr<data::ColumnTable> ReadCompleteColumns(const std::string& path,
+                                                const std::vector<std::string>& names,
+                                                const std::string& purpose) {
+  VEIL_ASSIGN_OR_RETURN(data::ColumnTable table, data::ReadColumns(path, names, false));
+  for (const auto& col : table.columns) {
+    VEIL_RETURN_IF_ERROR(vertical::RequireFiniteNumbers(table, col));
+    if (col.missing == 0) continue;
+    int64_t line = 0;
+    for (int64_t i = 0; i < table.rows; ++i) {
+      if (std::isnan(col.values[i])) {
+        line = i + 2;  // 1-based, after the header
+        break;
+      }
+    }
+    return ParameterError("missing_value",
+                          fmt::format("{}: column '{}' has {} missing cell(s), the first on line "
+                                      "{}; {} needs complete columns (run fillna first)",
+                                      path, col.name, col.missing, line, purpose));
+  }
+  return table;
+}
 
 StatusOr<Standardized> Standardize(PartyRun& run, const Config& cfg, const std::string& tag) {
   link::Context& ctx = run.link;

@@ -38,6 +38,7 @@
 
 #include "veil/base/problems.h"
 #include "veil/base/status.h"
+#include "veil/data/columns.h"
 #include "veil/mpc/protocol.h"
 #include "veil/tasks/task.h"
 
@@ -73,6 +74,13 @@ struct Standardized {
   mpc::Tensor<double> own_block;    // this party's Zᵢᵀ: block_rows[rank] x rows
 };
 StatusOr<Standardized> Standardize(PartyRun& run, const Config& cfg, const std::string& tag);
+
+// Reads `names` of the own file as complete, finite numeric columns (the input check of every
+// SPU task): ParameterError non_numeric_value / all_missing_column / non_finite_value /
+// missing_value (file, column, first line; `purpose` says why, e.g. "the correlation").
+StatusOr<data::ColumnTable> ReadCompleteColumns(const std::string& path,
+                                                const std::vector<std::string>& names,
+                                                const std::string& purpose);
 
 // Step 3: R = Zᵀ·Z, secret-shared, block order.
 template <mpc::RingElement T>
