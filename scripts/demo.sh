@@ -11,7 +11,10 @@ awk 'BEGIN { print "id,age,income"; for (i = 0; i < 2000; i++) {
        id = (i < 1200) ? i * 7 : 100000 + i; age = 20 + (i * 13) % 50; printf "u%06d,%d,%d\n", id, age, 1000 + age * 80 + (i * 997) % 3000 } }' \
   > "$DIR/data/alice.csv"
 awk 'BEGIN { print "uid,label,score"; for (i = 0; i < 2000; i++) {
-       id = (i < 1200) ? (1199 - i) * 7 : 200000 + i; printf "u%06d,%d,%.3f\n", id, (i * 31) % 2, ((i * 7919) % 1000) / 1000 } }' \
+       id = (i < 1200) ? (1199 - i) * 7 : 200000 + i; score = ((i * 7919) % 1000) / 1000;
+       a = (i < 1200) ? (((1199 - i) * 13) % 50) / 50 : 0.5;  # the matching customer age at alice
+       label = (0.6 * score + 0.4 * a + ((i * 37) % 10) / 40 > 0.62) ? 1 : 0;
+       printf "u%06d,%d,%.3f\n", id, label, score } }' \
   > "$DIR/data/bob.csv"
 
 cat > "$DIR/psi.json" <<JSON
@@ -72,6 +75,7 @@ echo "full result JSON: $DIR/result.json   events: $DIR/events.jsonl"
 # ---- a chain on the intersection: PSI → standard_scaler → table_statistics → pearson ----------
 echo
 echo "== chain on the aligned intersection: standard_scaler → table_statistics → pearson_correlation"
+echo "   → ss_lr → ss_lr_predict → biclassification_eval"
 envelope() {  # envelope <name> <task_config json> [spu]: a local-mode envelope file
   local spu=""
   if [ "${3:-}" = spu ]; then
@@ -107,9 +111,36 @@ envelope stats '{"task_type": "table_statistics",
 envelope pearson '{"task_type": "pearson_correlation",
   "input_data": {"alice": "'"$DIR"'/out/alice_scaled.csv", "bob": "'"$DIR"'/out/bob_scaled.csv"},
   "columns": ["age", "income", "score", "label"], "output_report": "'"$DIR"'/out/pearson.json"}' spu
+envelope ss_lr '{"task_type": "ss_lr",
+  "train_data": {"alice": "'"$DIR"'/out/alice_scaled.csv", "bob": "'"$DIR"'/out/bob_scaled.csv"},
+  "features": ["age", "income", "score"], "label": "label", "label_party": "bob",
+  "model_output": {"alice": "'"$DIR"'/out/model/alice_lr", "bob": "'"$DIR"'/out/model/bob_lr"},
+  "params": {"epochs": 10, "learning_rate": 0.3, "batch_size": 64, "sig_type": "t1"}}' spu
+envelope ss_lr_predict '{"task_type": "ss_lr_predict",
+  "model_path": {"alice": "'"$DIR"'/out/model/alice_lr", "bob": "'"$DIR"'/out/model/bob_lr"},
+  "predict_data": {"alice": "'"$DIR"'/out/alice_scaled.csv", "bob": "'"$DIR"'/out/bob_scaled.csv"},
+  "output_path": {"bob": "'"$DIR"'/out/bob_predictions.csv"}}' spu
+envelope eval '{"task_type": "biclassification_eval",
+  "prediction_data": {"bob": "'"$DIR"'/out/bob_eval.csv"},
+  "label_column": "label", "prediction_column": "probability",
+  "output_report": "'"$DIR"'/out/eval.json", "report_party": "bob"}'
 run_step scaler
 run_step stats
 run_step pearson
+run_step ss_lr
+run_step ss_lr_predict
+# bob puts his own label next to his predictions (a local step: both are his)
+/usr/bin/python3 - "$DIR/out/bob_scaled.csv" "$DIR/out/bob_predictions.csv" "$DIR/out/bob_eval.csv" <<'PY'
+import csv, sys
+labels = [r["label"] for r in csv.DictReader(open(sys.argv[1]))]
+preds = list(csv.DictReader(open(sys.argv[2])))
+with open(sys.argv[3], "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["label", "probability", "prediction"])
+    for l, p in zip(labels, preds):
+        w.writerow([l, p["probability"], p["prediction"]])
+PY
+run_step eval
 /usr/bin/python3 - "$DIR/out/statistics.json" "$DIR/out/pearson.json" <<'PY'
 import json, sys
 stats, corr = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
@@ -122,6 +153,15 @@ print("  pearson_correlation (secret-shared across alice and bob, revealed to al
 print("    " + " " * 8 + "".join(f"{c:>9}" for c in cols))
 for a in cols:
     print(f"    {a:<8}" + "".join(f"{corr[a][b]:>9.4f}" for b in cols))
+PY
+echo "  ss_lr model files (each party holds only its own shares + meta):"
+ls -l "$DIR/out/model" | awk 'NR > 1 { printf "    %-22s %6d bytes\n", $9, $5 }'
+/usr/bin/python3 - "$DIR/out/eval.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))["metrics"]
+print("  biclassification_eval of bob's predictions (only bob saw them):")
+print(f"    auc {m['auc']:.4f}  ks {m['ks']:.4f}  accuracy {m['accuracy']:.4f}  "
+      f"precision {m['precision']:.4f}  recall {m['recall']:.4f}  f1 {m['f1_score']:.4f}")
 PY
 
 echo
