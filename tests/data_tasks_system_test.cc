@@ -1,6 +1,8 @@
 // Data tasks through the veil binary: local mode and cluster mode over TCP, each party touching
 // only its own files.
+#include <cmath>
 #include <filesystem>
+#include <sstream>
 #include <thread>
 
 #include "process_util.h"
@@ -129,6 +131,81 @@ TEST_F(DataTasksSystemTest, SecretSharedStatisticsInClusterModeOverTcp) {
       EXPECT_TRUE(report["vif_values"]["income"].is_number());
     }
   }
+}
+
+// ss_lr trained by two veil processes over TCP; ss_lr_predict, in two new processes, loads the
+// shares and reveals the scores to bob only; a second predict run gives the same scores.
+TEST_F(DataTasksSystemTest, SsLrTrainThenPredictInNewProcesses) {
+  std::string a = "u,w\n", b = "v,y\n";
+  for (int i = 0; i < 200; ++i) {
+    const double u = std::sin(i * 1.7) * 2, w = std::cos(i * 0.3), v = std::sin(i * 0.9 + 1);
+    a += std::to_string(u) + "," + std::to_string(w) + "\n";
+    b += std::to_string(v) + "," + (u + v > 0.2 ? "1" : "0") + "\n";
+  }
+  WriteFile(P("alice.csv"), a);
+  WriteFile(P("bob.csv"), b);
+  json spu = {{"cluster_def",
+               {{"nodes",
+                 {{{"party", "alice"}, {"address", "127.0.0.1:1"}},
+                  {{"party", "bob"}, {"address", "127.0.0.1:2"}}}},
+                {"runtime_config", {{"protocol", "SEMI2K"}, {"field", "FM64"}}}}}};
+  auto run_pair = [&](const json& task, const std::string& id) {
+    const int pa = FreePort(), pb = FreePort();
+    json parties = {{"alice", {{"address", "127.0.0.1:" + std::to_string(pa)}}},
+                    {"bob", {{"address", "127.0.0.1:" + std::to_string(pb)}}}};
+    for (const char* self : {"alice", "bob"}) {
+      json env = {
+          {"task_id", "t"},     {"subtask_id", "s"},
+          {"execution_id", id}, {"sf_init_config", {{"parties", parties}, {"self_party", self}}},
+          {"spu_config", spu},  {"task_config", task}};
+      WriteFile(P(std::string(self) + ".json"), env.dump());
+    }
+    int pa_pid = Spawn({VeilBin(), "run", P("alice.json")}, P("a.out"), P("a.err"));
+    int pb_pid = Spawn({VeilBin(), "run", P("bob.json")}, P("b.out"), P("b.err"));
+    auto ra = Wait(pa_pid, P("a.out"), P("a.err"));
+    auto rb = Wait(pb_pid, P("b.out"), P("b.err"));
+    EXPECT_EQ(ra.exit_code, 0) << ra.err;
+    EXPECT_EQ(rb.exit_code, 0) << rb.err;
+    return json::parse(ra.out, nullptr, false);
+  };
+  json data = {{"alice", P("alice.csv")}, {"bob", P("bob.csv")}};
+  json models = {{"alice", P("m/alice")}, {"bob", P("m/bob")}};
+  json train = run_pair({{"task_type", "ss_lr"},
+                         {"train_data", data},
+                         {"features", {"u", "w", "v"}},
+                         {"label", "y"},
+                         {"label_party", "bob"},
+                         {"model_output", models},
+                         {"params", {{"epochs", 8}, {"batch_size", 16}}}},
+                        "e-train");
+  ASSERT_EQ(train["status"], "success") << train.dump();
+  std::vector<std::string> runs;
+  for (const std::string out : {"p1.csv", "p2.csv"}) {
+    json res = run_pair({{"task_type", "ss_lr_predict"},
+                         {"model_path", models},
+                         {"predict_data", data},
+                         {"output_path", {{"bob", P(out)}}}},
+                        "e-" + out);
+    ASSERT_EQ(res["status"], "success") << res.dump();
+    EXPECT_EQ(res["result"]["receiver_party"], "bob");
+    EXPECT_EQ(res["result"]["num_predictions"], 200);
+    runs.push_back(ReadFile(P(out)));
+  }
+  // The same model predicts the same scores (up to the 1-ulp truncation noise), and they fit.
+  std::istringstream s1(runs[0]), s2(runs[1]), labels(b);
+  std::string l1, l2, lb;
+  std::getline(s1, l1);
+  std::getline(s2, l2);
+  std::getline(labels, lb);
+  int rows = 0, correct = 0;
+  while (std::getline(s1, l1) && std::getline(s2, l2) && std::getline(labels, lb)) {
+    const double p1 = std::stod(l1), p2 = std::stod(l2);
+    EXPECT_NEAR(p1, p2, 1e-4);
+    correct += (p1 >= 0.5) == (lb.back() == '1');
+    ++rows;
+  }
+  EXPECT_EQ(rows, 200);
+  EXPECT_GT(correct, 170);
 }
 
 }  // namespace
