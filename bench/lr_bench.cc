@@ -84,32 +84,16 @@ std::vector<double> PlainSgd(const std::vector<std::vector<double>>& x, const st
   return score;
 }
 
-veil::systest::ProcessResult RunPair(const std::string& veil, const fs::path& dir, const json& task,
-                                     const json& spu, const std::string& name, double* wall) {
-  auto P = [&](const std::string& n) { return (dir / n).string(); };
-  const int pa = veil::systest::FreePort(), pb = veil::systest::FreePort();
-  json parties = {{"alice", {{"address", "127.0.0.1:" + std::to_string(pa)}}},
-                  {"bob", {{"address", "127.0.0.1:" + std::to_string(pb)}}}};
-  for (const char* self : {"alice", "bob"}) {
-    json env = {{"task_id", "bench"},
-                {"subtask_id", name},
-                {"execution_id", "bench-" + name},
-                {"sf_init_config", {{"parties", parties}, {"self_party", self}}},
-                {"spu_config", spu},
-                {"task_config", task}};
-    veil::systest::WriteFile(P(std::string(self) + ".json"), env.dump());
-  }
-  const auto t0 = Clock::now();
-  const int a = veil::systest::Spawn({veil, "run", P("alice.json")}, P("a.out"), P("a.err"));
-  const int b = veil::systest::Spawn({veil, "run", P("bob.json")}, P("b.out"), P("b.err"));
-  auto ra = veil::systest::Wait(a, P("a.out"), P("a.err"));
-  auto rb = veil::systest::Wait(b, P("b.out"), P("b.err"));
-  *wall = std::chrono::duration<double>(Clock::now() - t0).count();
-  if (ra.exit_code != 0 || rb.exit_code != 0) {
-    std::cerr << name << " failed\n" << ra.err.substr(0, 3000) << "\n" << rb.err.substr(0, 3000);
+veil::systest::PairResult RunPair(const std::string& veil, const fs::path& dir, const json& task,
+                                  const json& spu, const std::string& name) {
+  auto r = veil::systest::RunTwoParties(veil, dir.string(), "bench-" + name, task, spu);
+  if (r.alice.exit_code != 0 || r.bob.exit_code != 0) {
+    std::cerr << name << " failed\n"
+              << r.alice.err.substr(0, 3000) << "\n"
+              << r.bob.err.substr(0, 3000);
     std::exit(1);
   }
-  return ra;
+  return r;
 }
 
 }  // namespace
@@ -187,14 +171,14 @@ int main(int argc, char** argv) {
                   {"learning_rate", lr},
                   {"sig_type", "t1"},
                   {"eps", 0}}}};
-  double train_s = 0, predict_s = 0;
-  auto rt = RunPair(veil, dir, train, spu, "train", &train_s);
-  const json tr = json::parse(rt.out);
+  const auto rt = RunPair(veil, dir, train, spu, "train");
+  const double train_s = rt.wall_s;
+  const json tr = json::parse(rt.alice.out);
   json predict = {{"task_type", "ss_lr_predict"},
                   {"model_path", models},
                   {"predict_data", data},
                   {"output_path", {{"bob", P("pred.csv")}}}};
-  RunPair(veil, dir, predict, spu, "predict", &predict_s);
+  const double predict_s = RunPair(veil, dir, predict, spu, "predict").wall_s;
   std::vector<double> score;
   std::ifstream pin(P("pred.csv"));
   std::string line;

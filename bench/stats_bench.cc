@@ -121,9 +121,6 @@ int main(int argc, char** argv) {
               "MB_sent", "rss_a_MiB", "rss_b_MiB");
   json out = json::array();
   for (const std::string task_type : {"pearson_correlation", "vif"}) {
-    const int pa = veil::systest::FreePort(), pb = veil::systest::FreePort();
-    json parties = {{"alice", {{"address", "127.0.0.1:" + std::to_string(pa)}}},
-                    {"bob", {{"address", "127.0.0.1:" + std::to_string(pb)}}}};
     json spu = {{"cluster_def",
                  {{"nodes",
                    {{{"party", "alice"}, {"address", "127.0.0.1:1"}},
@@ -133,21 +130,10 @@ int main(int argc, char** argv) {
                  {"input_data", {{"alice", P("alice.csv")}, {"bob", P("bob.csv")}}},
                  {"columns", columns},
                  {"output_report", P(task_type + ".json")}};
-    for (const char* self : {"alice", "bob"}) {
-      json env = {{"task_id", "bench"},
-                  {"subtask_id", task_type},
-                  {"execution_id", "bench-" + task_type},
-                  {"sf_init_config", {{"parties", parties}, {"self_party", self}}},
-                  {"spu_config", spu},
-                  {"task_config", task}};
-      veil::systest::WriteFile(P(std::string(self) + ".json"), env.dump());
-    }
-    const auto t0 = Clock::now();
-    const int a = veil::systest::Spawn({veil, "run", P("alice.json")}, P("a.out"), P("a.err"));
-    const int b = veil::systest::Spawn({veil, "run", P("bob.json")}, P("b.out"), P("b.err"));
-    auto ra = veil::systest::Wait(a, P("a.out"), P("a.err"));
-    auto rb = veil::systest::Wait(b, P("b.out"), P("b.err"));
-    const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+    auto r = veil::systest::RunTwoParties(veil, dir.string(), "bench-" + task_type, task, spu);
+    auto& ra = r.alice;
+    auto& rb = r.bob;
+    const double wall = r.wall_s;
     if (ra.exit_code != 0 || rb.exit_code != 0) {
       std::cerr << task_type << " failed\n"
                 << ra.err.substr(0, 2000) << "\n"

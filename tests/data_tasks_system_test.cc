@@ -54,26 +54,12 @@ TEST_F(DataTasksSystemTest, StandardScalerInLocalMode) {
 }
 
 TEST_F(DataTasksSystemTest, TableStatisticsInClusterModeOverTcp) {
-  const int pa = FreePort(), pb = FreePort();
-  json parties = {{"alice", {{"address", "127.0.0.1:" + std::to_string(pa)}}},
-                  {"bob", {{"address", "127.0.0.1:" + std::to_string(pb)}}}};
   json task = {{"task_type", "table_statistics"},
                {"input_data", {{"alice", P("alice.csv")}, {"bob", P("bob.csv")}}},
                {"output_report", P("report.json")}};
-  for (const char* self : {"alice", "bob"}) {
-    json env = {{"task_id", "t"},
-                {"subtask_id", "s"},
-                {"execution_id", "e-stats"},
-                {"sf_init_config", {{"parties", parties}, {"self_party", self}}},
-                {"task_config", task}};
-    WriteFile(P(std::string(self) + ".json"), env.dump());
-  }
-  int a = Spawn({VeilBin(), "run", P("alice.json")}, P("a.out"), P("a.err"));
-  int b = Spawn({VeilBin(), "run", P("bob.json")}, P("b.out"), P("b.err"));
-  auto ra = Wait(a, P("a.out"), P("a.err"));
-  auto rb = Wait(b, P("b.out"), P("b.err"));
-  ASSERT_EQ(ra.exit_code, 0) << ra.err;
-  ASSERT_EQ(rb.exit_code, 0) << rb.err;
+  auto r = RunTwoParties(VeilBin(), dir_.string(), "e-stats", task);
+  ASSERT_EQ(r.alice.exit_code, 0) << r.alice.err;
+  ASSERT_EQ(r.bob.exit_code, 0) << r.bob.err;
   // The report is written by the report party (alice by default) and holds both parties' columns.
   json report = json::parse(ReadFile(P("report.json")));
   ASSERT_TRUE(report.contains("age") && report.contains("score")) << report.dump();
@@ -87,9 +73,6 @@ TEST_F(DataTasksSystemTest, SecretSharedStatisticsInClusterModeOverTcp) {
   // age and score are perfectly correlated (score = age/10 - 0.5); income is not quite.
   WriteFile(P("alice.csv"), "age,income\n20,1000\n30,3500\n40,5000\n50,5500\n");
   WriteFile(P("bob.csv"), "score\n1.5\n2.5\n3.5\n4.5\n");
-  const int pa = FreePort(), pb = FreePort();
-  json parties = {{"alice", {{"address", "127.0.0.1:" + std::to_string(pa)}}},
-                  {"bob", {{"address", "127.0.0.1:" + std::to_string(pb)}}}};
   json spu = {{"cluster_def",
                {{"nodes",
                  {{{"party", "alice"}, {"address", "127.0.0.1:1"}},
@@ -102,22 +85,10 @@ TEST_F(DataTasksSystemTest, SecretSharedStatisticsInClusterModeOverTcp) {
                  {"columns", {"age", "score", "income"}},
                  {"output_report", P(type + ".json")},
                  {"report_party", "bob"}};
-    for (const char* self : {"alice", "bob"}) {
-      json env = {{"task_id", "t"},
-                  {"subtask_id", "s"},
-                  {"execution_id", "e-" + type},
-                  {"sf_init_config", {{"parties", parties}, {"self_party", self}}},
-                  {"spu_config", spu},
-                  {"task_config", task}};
-      WriteFile(P(std::string(self) + ".json"), env.dump());
-    }
-    int a = Spawn({VeilBin(), "run", P("alice.json")}, P("a.out"), P("a.err"));
-    int b = Spawn({VeilBin(), "run", P("bob.json")}, P("b.out"), P("b.err"));
-    auto ra = Wait(a, P("a.out"), P("a.err"));
-    auto rb = Wait(b, P("b.out"), P("b.err"));
-    ASSERT_EQ(ra.exit_code, 0) << ra.err;
-    ASSERT_EQ(rb.exit_code, 0) << rb.err;
-    json res = json::parse(ra.out);
+    auto r = RunTwoParties(VeilBin(), dir_.string(), "e-" + type, task, spu);
+    ASSERT_EQ(r.alice.exit_code, 0) << r.alice.err;
+    ASSERT_EQ(r.bob.exit_code, 0) << r.bob.err;
+    json res = json::parse(r.alice.out);
     EXPECT_EQ(res["task_metadata"]["devices_used"].back(), "spu");
     json report = json::parse(ReadFile(P(type + ".json")));
     if (type == "pearson_correlation") {
@@ -150,23 +121,10 @@ TEST_F(DataTasksSystemTest, SsLrTrainThenPredictInNewProcesses) {
                   {{"party", "bob"}, {"address", "127.0.0.1:2"}}}},
                 {"runtime_config", {{"protocol", "SEMI2K"}, {"field", "FM64"}}}}}};
   auto run_pair = [&](const json& task, const std::string& id) {
-    const int pa = FreePort(), pb = FreePort();
-    json parties = {{"alice", {{"address", "127.0.0.1:" + std::to_string(pa)}}},
-                    {"bob", {{"address", "127.0.0.1:" + std::to_string(pb)}}}};
-    for (const char* self : {"alice", "bob"}) {
-      json env = {
-          {"task_id", "t"},     {"subtask_id", "s"},
-          {"execution_id", id}, {"sf_init_config", {{"parties", parties}, {"self_party", self}}},
-          {"spu_config", spu},  {"task_config", task}};
-      WriteFile(P(std::string(self) + ".json"), env.dump());
-    }
-    int pa_pid = Spawn({VeilBin(), "run", P("alice.json")}, P("a.out"), P("a.err"));
-    int pb_pid = Spawn({VeilBin(), "run", P("bob.json")}, P("b.out"), P("b.err"));
-    auto ra = Wait(pa_pid, P("a.out"), P("a.err"));
-    auto rb = Wait(pb_pid, P("b.out"), P("b.err"));
-    EXPECT_EQ(ra.exit_code, 0) << ra.err;
-    EXPECT_EQ(rb.exit_code, 0) << rb.err;
-    return json::parse(ra.out, nullptr, false);
+    auto r = RunTwoParties(VeilBin(), dir_.string(), id, task, spu);
+    EXPECT_EQ(r.alice.exit_code, 0) << r.alice.err;
+    EXPECT_EQ(r.bob.exit_code, 0) << r.bob.err;
+    return json::parse(r.alice.out, nullptr, false);
   };
   json data = {{"alice", P("alice.csv")}, {"bob", P("bob.csv")}};
   json models = {{"alice", P("m/alice")}, {"bob", P("m/bob")}};

@@ -4,6 +4,7 @@
 #include <spawn.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -81,6 +82,32 @@ int FreePort() {
   int port = ntohs(a.sin_port);
   ::close(fd);
   return port;
+}
+
+PairResult RunTwoParties(const std::string& veil, const std::string& dir,
+                         const std::string& execution_id, const nlohmann::json& task_config,
+                         const nlohmann::json& spu_config) {
+  auto path = [&](const std::string& n) { return dir + "/" + n; };
+  const int pa = FreePort(), pb = FreePort();
+  const nlohmann::json parties = {{"alice", {{"address", "127.0.0.1:" + std::to_string(pa)}}},
+                                  {"bob", {{"address", "127.0.0.1:" + std::to_string(pb)}}}};
+  for (const char* self : {"alice", "bob"}) {
+    nlohmann::json env = {{"task_id", "t"},
+                          {"subtask_id", "s"},
+                          {"execution_id", execution_id},
+                          {"sf_init_config", {{"parties", parties}, {"self_party", self}}},
+                          {"task_config", task_config}};
+    if (!spu_config.is_null()) env["spu_config"] = spu_config;
+    WriteFile(path(std::string(self) + ".json"), env.dump());
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const int a = Spawn({veil, "run", path("alice.json")}, path("a.out"), path("a.err"));
+  const int b = Spawn({veil, "run", path("bob.json")}, path("b.out"), path("b.err"));
+  PairResult r;
+  r.alice = Wait(a, path("a.out"), path("a.err"));
+  r.bob = Wait(b, path("b.out"), path("b.err"));
+  r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
 }
 
 }  // namespace veil::systest

@@ -137,20 +137,8 @@ StatusOr<Standardized> Standardize(PartyRun& run, const Config& cfg, const std::
   s.columns = cfg.columns;
   std::vector<bool> own_constant;
   StatusOr<json> mine = StandardizeOwn(input, own, &s.own_block, &own_constant);
-  VEIL_ASSIGN_OR_RETURN(std::vector<json> facts, vertical::AllGatherJson(ctx, tag + "/rows", mine));
-  const std::vector<std::string> parties = vertical::PartyNames(ctx);
-  for (size_t r = 1; r < facts.size(); ++r) {
-    const int64_t a = facts[0]["rows"].get<int64_t>();
-    const int64_t b = facts[r]["rows"].get<int64_t>();
-    if (a != b) {
-      return ParameterError(
-          "row_count_mismatch",
-          fmt::format("party '{}' has {} rows but party '{}' has {}; vertically partitioned "
-                      "inputs must be row-aligned",
-                      parties[0], a, parties[r], b));
-    }
-  }
-  s.rows = facts[0]["rows"].get<int64_t>();
+  std::vector<json> facts;
+  VEIL_ASSIGN_OR_RETURN(s.rows, vertical::AgreeRowCounts(ctx, tag + "/rows", mine, &facts));
   std::vector<std::string> constant;
   for (const auto& f : facts) {
     for (const auto& c : f["constant"]) constant.push_back(c.get<std::string>());

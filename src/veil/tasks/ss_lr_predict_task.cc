@@ -122,16 +122,8 @@ StatusOr<json> Run(PartyRun& run) {
     return json{{"rows", rows}};
   }();
   const std::string digest = (*meta)["share_digest"].get<std::string>();
-  VEIL_ASSIGN_OR_RETURN(std::vector<json> ready_all,
-                        vertical::AllGatherJson(ctx, std::string(kName) + "/data", ready));
-  const int64_t n = ready_all[0]["rows"].get<int64_t>();
-  for (size_t r = 1; r < ready_all.size(); ++r) {
-    if (ready_all[r]["rows"].get<int64_t>() != n) {
-      return ParameterError("row_count_mismatch",
-                            fmt::format("party '{}' has {} rows but party '{}' has {}", parties[0],
-                                        n, parties[r], ready_all[r]["rows"].get<int64_t>()));
-    }
-  }
+  VEIL_ASSIGN_OR_RETURN(const int64_t n,
+                        vertical::AgreeRowCounts(ctx, std::string(kName) + "/data", ready));
 
   // 3. Scores under MPC, revealed to the receiver only.
   progress("predict", 0.3);

@@ -214,18 +214,8 @@ StatusOr<json> Run(PartyRun& run) {
   StatusOr<OwnData> mine = ReadOwn(cfg, self, own);
   StatusOr<json> facts =
       mine.ok() ? StatusOr<json>(json{{"rows", mine->rows}}) : StatusOr<json>(mine.status());
-  VEIL_ASSIGN_OR_RETURN(std::vector<json> rows_all,
-                        vertical::AllGatherJson(ctx, std::string(kName) + "/rows", facts));
-  const int64_t n = rows_all[0]["rows"].get<int64_t>();
-  for (size_t r = 1; r < rows_all.size(); ++r) {
-    if (rows_all[r]["rows"].get<int64_t>() != n) {
-      return ParameterError(
-          "row_count_mismatch",
-          fmt::format("party '{}' has {} rows but party '{}' has {}; vertically "
-                      "partitioned inputs must be row-aligned",
-                      parties[0], n, parties[r], rows_all[r]["rows"].get<int64_t>()));
-    }
-  }
+  VEIL_ASSIGN_OR_RETURN(const int64_t n,
+                        vertical::AgreeRowCounts(ctx, std::string(kName) + "/rows", facts));
   if (n < 2) return ParameterError("too_few_rows", "ss_lr needs at least 2 rows");
   std::vector<int64_t> cols_by_rank;
   json features_by_party = json::object();

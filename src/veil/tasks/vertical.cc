@@ -177,6 +177,26 @@ std::vector<std::string> PartyNames(const link::Context& ctx) {
   return out;
 }
 
+StatusOr<int64_t> AgreeRowCounts(link::Context& ctx, const std::string& tag,
+                                 const StatusOr<nlohmann::json>& mine,
+                                 std::vector<nlohmann::json>* extras) {
+  VEIL_ASSIGN_OR_RETURN(std::vector<nlohmann::json> all, AllGatherJson(ctx, tag, mine));
+  const std::vector<std::string> parties = PartyNames(ctx);
+  const int64_t n = all[0]["rows"].get<int64_t>();
+  for (size_t r = 1; r < all.size(); ++r) {
+    const int64_t m = all[r]["rows"].get<int64_t>();
+    if (m != n) {
+      return ParameterError(
+          "row_count_mismatch",
+          fmt::format("party '{}' has {} rows but party '{}' has {}; vertically partitioned "
+                      "inputs must be row-aligned",
+                      parties[0], n, parties[r], m));
+    }
+  }
+  if (extras) *extras = std::move(all);
+  return n;
+}
+
 Status CheckPlacement(const std::string& field, const std::vector<std::string>& requested,
                       const std::vector<std::vector<std::string>>& found_by_rank,
                       const link::Context& ctx) {

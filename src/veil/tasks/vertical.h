@@ -73,6 +73,14 @@ StatusOr<std::vector<nlohmann::json>> GatherJson(link::Context& ctx, size_t root
 StatusOr<nlohmann::json> ShareOutcome(link::Context& ctx, size_t root, const std::string& tag,
                                       const StatusOr<nlohmann::json>& root_outcome);
 
+// Every party's row count (or its error: the lowest-ranked failure is returned at every party);
+// ParameterError "row_count_mismatch" unless all are equal. Returns the common count and, in
+// `extras` when given, every party's payload (rank order).
+// `mine` is {"rows": n, ...}.
+StatusOr<int64_t> AgreeRowCounts(link::Context& ctx, const std::string& tag,
+                                 const StatusOr<nlohmann::json>& mine,
+                                 std::vector<nlohmann::json>* extras = nullptr);
+
 // ---- column placement ----------------------------------------------------------------------
 
 // Given the names each party found (by rank), checks that every requested name (task_config
