@@ -33,12 +33,7 @@ Config ReadConfig(const EvalTaskType& type, const json& cfg,
   c.label = r.String("label_column", Required::kYes).value_or("");
   c.prediction = r.String("prediction_column", Required::kYes).value_or("");
   c.output_report = r.String("output_report", Required::kYes).value_or("");
-  auto report = r.String("report_party", Required::kNo);
-  if (report && std::find(parties.begin(), parties.end(), *report) == parties.end()) {
-    problems.Add("task_config.report_party", "unknown_party",
-                 "'" + *report + "' is not a party of sf_init_config");
-  }
-  c.report_party = report ? *report : (parties.empty() ? "" : parties.front());
+  c.report_party = vertical::ReadReportParty(r, parties);
   if (!c.label.empty() && c.label == c.prediction) {
     problems.Add("task_config.prediction_column", "invalid_value", "must differ from label_column");
   }

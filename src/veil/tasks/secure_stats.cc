@@ -23,30 +23,16 @@ Config ReadConfig(const json& task_config, const std::vector<std::string>& parti
   c.output_report = r.String("output_report", Required::kYes).value_or("");
   // StringList reports an empty list and repeated names.
   c.columns = r.StringList("columns", Required::kYes).value_or(std::vector<std::string>{});
-  auto report = r.String("report_party", Required::kNo);
-  if (report && std::find(parties.begin(), parties.end(), *report) == parties.end()) {
-    problems.Add("task_config.report_party", "unknown_party",
-                 "'" + *report + "' is not a party of sf_init_config");
-  }
-  c.report_party = report ? *report : (parties.empty() ? "" : parties.front());
+  c.report_party = vertical::ReadReportParty(r, parties);
   r.RejectUnknown();
   return c;
 }
 
 TaskType MakeTaskType(const std::string& name,
                       std::function<StatusOr<nlohmann::json>(PartyRun&)> run) {
-  TaskType t;
-  t.name = name;
-  t.validate = [](const json& cfg, const TaskEnv& env, Problems& problems) {
-    ReadConfig(cfg, env.parties, problems);
-  };
-  t.path_fields = {{"input_data", true, false}, {"output_report", false, true}};
-  t.peer_config = [](const json& cfg) {
-    return vertical::PeerConfigWithoutPaths(cfg, {"input_data", "output_report"});
-  };
-  t.run = std::move(run);
-  t.needs_spu = true;
-  return t;
+  return vertical::ConfiguredTaskType(name, ReadConfig,
+                                      {{"input_data", true, false}, {"output_report", false, true}},
+                                      std::move(run), /*needs_spu=*/true);
 }
 
 namespace {

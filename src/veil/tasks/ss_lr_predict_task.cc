@@ -177,19 +177,10 @@ StatusOr<json> Run(PartyRun& run) {
 }  // namespace
 
 TaskType SsLrPredictTaskType() {
-  TaskType t;
-  t.name = kName;
-  t.validate = [](const json& cfg, const TaskEnv& env, Problems& problems) {
-    ReadConfig(cfg, env.parties, problems);
-  };
-  t.path_fields = {
-      {"model_path", true, false}, {"predict_data", true, false}, {"output_path", true, true}};
-  t.peer_config = [](const json& cfg) {
-    return vertical::PeerConfigWithoutPaths(cfg, {"model_path", "predict_data", "output_path"});
-  };
-  t.run = Run;
-  t.needs_spu = true;
-  return t;
+  return vertical::ConfiguredTaskType(
+      kName, ReadConfig,
+      {{"model_path", true, false}, {"predict_data", true, false}, {"output_path", true, true}},
+      Run, /*needs_spu=*/true);
 }
 
 }  // namespace veil::tasks

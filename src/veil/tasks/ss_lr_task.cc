@@ -284,18 +284,9 @@ StatusOr<json> Run(PartyRun& run) {
 }  // namespace
 
 TaskType SsLrTaskType() {
-  TaskType t;
-  t.name = kName;
-  t.validate = [](const json& cfg, const TaskEnv& env, Problems& problems) {
-    ReadConfig(cfg, env.parties, problems);
-  };
-  t.path_fields = {{"train_data", true, false}, {"model_output", true, true}};
-  t.peer_config = [](const json& cfg) {
-    return vertical::PeerConfigWithoutPaths(cfg, {"train_data", "model_output"});
-  };
-  t.run = Run;
-  t.needs_spu = true;
-  return t;
+  return vertical::ConfiguredTaskType(kName, ReadConfig,
+                                      {{"train_data", true, false}, {"model_output", true, true}},
+                                      Run, /*needs_spu=*/true);
 }
 
 }  // namespace veil::tasks

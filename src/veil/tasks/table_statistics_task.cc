@@ -34,12 +34,7 @@ Config ReadConfig(const json& cfg, const std::vector<std::string>& parties, Prob
   c.input = vertical::ReadPartyPaths(r, "input_data", parties, /*exact=*/true);
   c.output_report = r.String("output_report", Required::kYes).value_or("");
   c.columns = r.StringList("columns", Required::kNo);
-  auto report = r.String("report_party", Required::kNo);
-  if (report && std::find(parties.begin(), parties.end(), *report) == parties.end()) {
-    problems.Add("task_config.report_party", "unknown_party",
-                 "'" + *report + "' is not a party of sf_init_config");
-  }
-  c.report_party = report ? *report : (parties.empty() ? "" : parties.front());
+  c.report_party = vertical::ReadReportParty(r, parties);
   r.RejectUnknown();
   return c;
 }
@@ -219,17 +214,9 @@ StatusOr<json> Run(PartyRun& run) {
 }  // namespace
 
 TaskType TableStatisticsTaskType() {
-  TaskType t;
-  t.name = kName;
-  t.validate = [](const json& cfg, const TaskEnv& env, Problems& problems) {
-    ReadConfig(cfg, env.parties, problems);
-  };
-  t.path_fields = {{"input_data", true, false}, {"output_report", false, true}};
-  t.peer_config = [](const json& cfg) {
-    return vertical::PeerConfigWithoutPaths(cfg, {"input_data", "output_report"});
-  };
-  t.run = Run;
-  return t;
+  return vertical::ConfiguredTaskType(kName, ReadConfig,
+                                      {{"input_data", true, false}, {"output_report", false, true}},
+                                      Run, /*needs_spu=*/false);
 }
 
 }  // namespace veil::tasks

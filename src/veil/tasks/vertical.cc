@@ -448,19 +448,38 @@ json MergeUnion(const std::map<std::string, json>& by_party,
   return out;
 }
 
-TaskType TransformTaskType(std::string name, ConfigCheck check_config, decltype(TaskType::run) run,
-                           std::string fitted_key) {
+std::string ReadReportParty(ConfigReader& r, const std::vector<std::string>& parties) {
+  auto report = r.String("report_party", Required::kNo);
+  if (report && std::find(parties.begin(), parties.end(), *report) == parties.end()) {
+    r.problems()->Add(r.PathOf("report_party"), "unknown_party",
+                      "'" + *report + "' is not a party of sf_init_config");
+  }
+  return report ? *report : (parties.empty() ? "" : parties.front());
+}
+
+TaskType ConfiguredTaskType(std::string name, ConfigCheck check_config,
+                            std::vector<PathField> paths, decltype(TaskType::run) run,
+                            bool needs_spu) {
   TaskType t;
   t.name = std::move(name);
   t.validate = [check = std::move(check_config)](const nlohmann::json& cfg, const TaskEnv& env,
                                                  Problems& problems) {
     check(cfg, env.parties, problems);
   };
-  t.path_fields = {{"input_data", true, false}, {"output_data", true, true}};
-  t.peer_config = [](const nlohmann::json& cfg) {
-    return PeerConfigWithoutPaths(cfg, {"input_data", "output_data"});
-  };
+  std::vector<std::string> names;
+  for (const auto& p : paths) names.push_back(p.name);
+  t.path_fields = std::move(paths);
+  t.peer_config = [names](const nlohmann::json& cfg) { return PeerConfigWithoutPaths(cfg, names); };
   t.run = std::move(run);
+  t.needs_spu = needs_spu;
+  return t;
+}
+
+TaskType TransformTaskType(std::string name, ConfigCheck check_config, decltype(TaskType::run) run,
+                           std::string fitted_key) {
+  TaskType t = ConfiguredTaskType(std::move(name), std::move(check_config),
+                                  {{"input_data", true, false}, {"output_data", true, true}},
+                                  std::move(run), /*needs_spu=*/false);
   t.merge = [key = std::move(fitted_key)](const std::map<std::string, nlohmann::json>& by_party,
                                           const nlohmann::json&) {
     return MergeUnion(by_party, {key});

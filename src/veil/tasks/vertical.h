@@ -52,6 +52,10 @@ struct TableTaskConfig {
 TableTaskConfig ReadTableTaskConfig(ConfigReader& r, const std::vector<std::string>& parties,
                                     Required columns_required);
 
+// The optional report_party field: a party of sf_init_config ("unknown_party" otherwise),
+// default the first party.
+std::string ReadReportParty(ConfigReader& r, const std::vector<std::string>& parties);
+
 // task_config without the path-valued fields (what every party must agree on); party-keyed
 // path fields are replaced by their sorted party lists.
 nlohmann::json PeerConfigWithoutPaths(const nlohmann::json& task_config,
@@ -163,6 +167,12 @@ nlohmann::json MergeUnion(const std::map<std::string, nlohmann::json>& by_party,
 using ConfigCheck =
     std::function<void(const nlohmann::json& task_config, const std::vector<std::string>& parties,
                        Problems& problems)>;
+
+// The TaskType of a task validated by `check_config` (its result discarded), with `paths` as its
+// path fields and a peer config of task_config without their values.
+TaskType ConfiguredTaskType(std::string name, ConfigCheck check_config,
+                            std::vector<PathField> paths, decltype(TaskType::run) run,
+                            bool needs_spu);
 TaskType TransformTaskType(std::string name, ConfigCheck check_config, decltype(TaskType::run) run,
                            std::string fitted_key);
 
