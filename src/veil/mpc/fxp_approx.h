@@ -14,16 +14,19 @@
 // Programming errors (shape mismatches, bad iteration counts) throw VeilException
 // (AlgorithmError / ParameterError) like the protocol layer.
 //
-// Rounds below are communication rounds for SEMI2K with 2 parties and FM64; "A2B" = log2(k) + 1
-// AND rounds (+1 carry-save level when there are 3 operands: SEMI2K 3pc and ABY3), "Msb" = the
-// protocol's comparison (protocol.h). Trunc is free for 2-party SEMI2K and one round otherwise.
+// Rounds below are communication rounds for SEMI2K with 2 parties and FM64, counted with
+// SecureML's local truncation (trunc_allow_msb_error); with the default wrap-bit truncation every
+// Trunc adds one round (bench_mpc reports the rounds actually used). "A2B" = log2(k) + 1 AND
+// rounds (+1 carry-save level when there are 3 operands: SEMI2K 3pc and ABY3), "Msb" = the
+// protocol's comparison (protocol.h).
 //
 // Precision and the truncation domain. Inputs are fixed point with f = fxp_fraction_bits()
 // fraction bits (FM64: 18, FM128: 26); 1 ulp = 2^-f. Every MulFxp adds < 1 ulp of error. The
 // error bounds below are those fxp_approx_test.cc asserts against double arithmetic on the
 // *quantised* input (decode(encode(x))), for FM64 (FM128 is at least as good unless stated).
-// The probabilistic truncation of 2-party SEMI2K and of ABY3 fails (an error of about
-// 2^(k-f)) with probability about |p|/2^k for a product p before truncation, so the kernels keep
+// The probabilistic truncations (ABY3, SEMI2K n > 2, 2-party SEMI2K with trunc_allow_msb_error)
+// fail (an error of about 2^(k-f)) with probability about |p|/2^k for a product p before
+// truncation, so the kernels keep
 // their intermediate products near |result|·2^(2f) (Horner forms, split power-of-two scaling);
 // the stated domains keep that probability below about 2^-20 per element on FM64.
 //
