@@ -217,8 +217,10 @@ AShare<T> Semi2kProtocol<T>::TruncWrapBit(const Share& x, int bits) {
   Tensor<T> shifted = me0 ? internal::Map(x.own, [offset](T v) { return T(v + offset); }) : x.own;
   // m_i = msb of the own (shifted) share, as a ring element 0/1.
   Tensor<T> msb = internal::Map(shifted, [](T v) { return T(v >> (k - 1)); });
-  const Share m0 = this->Input(0, x.shape(), me0 ? &msb : nullptr);
-  const Share m1 = this->Input(1, x.shape(), me0 ? nullptr : &msb);
+  // Trivial sharings (m_0, 0) and (0, m_1): the Beaver product masks both before opening.
+  const Tensor<T> zero(x.shape());
+  const Share m0{me0 ? msb : zero, Tensor<T>()};
+  const Share m1{me0 ? zero : msb, Tensor<T>()};
   // w = m0 + m1 − m0·m1 (the wrap of x0' + x1 past 2^k).
   const Share w = this->Sub(this->Add(m0, m1), Mul(m0, m1));
   // (x_i' >> f) − w_i·2^(k−f), logical shifts; rank 0 adds 1 − 2^(k−2−f).
