@@ -10,6 +10,8 @@
 #include "veil/tasks/psi_task.h"
 #include "veil/tasks/quantile_binning_task.h"
 #include "veil/tasks/regression_eval_task.h"
+#include "veil/tasks/ss_xgb_predict_task.h"
+#include "veil/tasks/ss_xgb_task.h"
 #include "veil/tasks/standard_scaler_task.h"
 #include "veil/tasks/table_statistics_task.h"
 #include "veil/tasks/vif_task.h"
@@ -53,6 +55,8 @@ TaskRegistry* BuildBuiltins() {
   (void)r->Register(VifTaskType());
   (void)r->Register(BiClassificationEvalTaskType());
   (void)r->Register(RegressionEvalTaskType());
+  (void)r->Register(SsXgbTaskType());
+  (void)r->Register(SsXgbPredictTaskType());
   return r;
 }
 }  // namespace
