@@ -348,7 +348,8 @@ Model<T> Train(Protocol<T>& prot, const OwnFeatures& own,
   std::vector<std::vector<uint32_t>> bins;
   for (size_t j = 0; j < own.columns.size(); ++j)
     bins.push_back(Bins(own.columns[j], own_splits[j]));
-  std::vector<AShare<T>> map_chunks;
+  // Prepared once for all products (Protocol::PrepareMatMul: SEMI2K opens its mask once).
+  std::vector<mpc::PreparedOperand<T>> map_chunks;
   for (int64_t r0 = 0; r0 < n; r0 += kMapChunkRows) {
     const int64_t rows = std::min(kMapChunkRows, n - r0);
     std::vector<AShare<T>> parts;
@@ -370,7 +371,7 @@ Model<T> Train(Protocol<T>& prot, const OwnFeatures& own,
       }
       parts.push_back(prot.Input(r, {rows, width}, r == rank ? &mine : nullptr));
     }
-    map_chunks.push_back(ConcatColShares(parts));
+    map_chunks.push_back(prot.PrepareMatMul(ConcatColShares(parts)));
   }
 
   Tensor<double> label_t;
@@ -421,14 +422,7 @@ Model<T> Train(Protocol<T>& prot, const OwnFeatures& own,
       }
     }
     const int64_t width = static_cast<int64_t>(cols.size());
-    std::vector<AShare<T>> tree_map;
-    if (width != layout.total) {
-      for (const auto& chunk : map_chunks) {
-        tree_map.push_back(
-            MapShare(chunk, [&](const Tensor<T>& x) { return GatherCols(x, cols); }));
-      }
-    }
-    const std::vector<AShare<T>>& maps = width != layout.total ? tree_map : map_chunks;
+    const bool all_cols = width == layout.total;
 
     AShare<T> g, h;
     if (params.objective == Objective::kLogistic) {
@@ -462,14 +456,18 @@ Model<T> Train(Protocol<T>& prot, const OwnFeatures& own,
           MapShare(h, [&](const Tensor<T>& x) { return RepeatRows(x, k); })});
       const AShare<T> weighted =
           prot.Mul(gh_rows, mpc::ConcatRows(std::vector<AShare<T>>{s_left, s_left}));
-      AShare<T> hist = ZeroShare(y, {2 * k, width});
+      // Histograms over every bucket column; those of unselected features are dropped after.
+      AShare<T> hist = ZeroShare(y, {2 * k, layout.total});
       int64_t r0 = 0;
-      for (const auto& chunk : maps) {
-        const int64_t rows = chunk.shape()[0];
+      for (const auto& chunk : map_chunks) {
+        const int64_t rows = chunk.shape[0];
         const AShare<T> part =
             MapShare(weighted, [&](const Tensor<T>& x) { return SliceCols(x, r0, r0 + rows); });
-        hist = prot.Add(hist, prot.MatMul(part, chunk));
+        hist = prot.Add(hist, prot.MatMulPrepared(part, chunk));
         r0 += rows;
+      }
+      if (!all_cols) {
+        hist = MapShare(hist, [&](const Tensor<T>& x) { return GatherCols(x, cols); });
       }
       if (shift > 0) hist = prot.Trunc(hist, shift);
       std::vector<int64_t> top(k), bottom(k);
