@@ -14,5 +14,7 @@ echo "== bench_stats (pearson_correlation and vif, 100k rows x 30 columns, 2 pro
 "$BUILD/bin/bench_stats" --json "$OUT/stats.json" | tee "$OUT/stats.txt"
 echo "== bench_lr (ss_lr 100k x 100, 10 epochs, batch 1024; 2 processes over TCP)"
 "$BUILD/bin/bench_lr" | tee "$OUT/lr.txt"
+echo "== bench_xgb (ss_xgb 100k rows x 30 features, 10 trees depth 5, then ss_xgb_predict; 2 processes over TCP)"
+"$BUILD/bin/bench_xgb" --json "$OUT/xgb.json" | tee "$OUT/xgb.txt"
 echo "== bench_worker (ping tasks through one veil worker; LPUSH -> task start)"
 "$BUILD/bin/bench_worker" | tee "$OUT/worker.txt"

@@ -9,6 +9,7 @@ PACKAGES=(
   libcli11-dev libtbb-dev libhiredis-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server python3 python3-celery python3-redis python3-numpy python3-pandas python3-sklearn
+  python3-xgboost
 )
 
 missing=()

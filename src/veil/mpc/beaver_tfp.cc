@@ -143,6 +143,46 @@ typename TrustedFirstPartyBeaver<T>::Triple TrustedFirstPartyBeaver<T>::Dot(int6
 }
 
 template <RingElement T>
+typename TrustedFirstPartyBeaver<T>::Fixed TrustedFirstPartyBeaver<T>::DrawFixed(int64_t k,
+                                                                                 int64_t n) {
+  Fixed f{RandomTensor<T>(own_, {k, n}), Tensor<T>()};
+  if (!dealer()) return f;
+  const std::vector<uint64_t> bases = ReservePeerBlocks(PrgBlocks(k * n * sizeof(T)));
+  f.sum_b = f.b;
+  Tensor<T> tmp = Tensor<T>::Uninitialized({k, n});
+  for (size_t j = 0; j < peers_.size(); ++j) {
+    peers_[j].FillAt(bases[j], tmp.data(), k * n * sizeof(T));
+    AddInPlace(&f.sum_b, tmp);
+  }
+  return f;
+}
+
+template <RingElement T>
+typename TrustedFirstPartyBeaver<T>::Triple TrustedFirstPartyBeaver<T>::DotFixed(
+    int64_t m, int64_t k, int64_t n, const Tensor<T>& sum_b) {
+  Triple t{RandomTensor<T>(own_, {m, k}), Tensor<T>(), Tensor<T>()};
+  if (!dealer()) {
+    t.c = RandomTensor<T>(own_, {m, n});
+    return t;
+  }
+  // Peers drew a_j (m x k) and c_j (m x n) with two consecutive fills.
+  const uint64_t a_blocks = PrgBlocks(m * k * sizeof(T));
+  const std::vector<uint64_t> bases = ReservePeerBlocks(a_blocks + PrgBlocks(m * n * sizeof(T)));
+  Tensor<T> a = t.a;
+  Tensor<T> tmp_a = Tensor<T>::Uninitialized({m, k});
+  t.c = Tensor<T>({m, n});
+  Tensor<T> tmp_c = Tensor<T>::Uninitialized({m, n});
+  for (size_t j = 0; j < peers_.size(); ++j) {
+    peers_[j].FillAt(bases[j], tmp_a.data(), m * k * sizeof(T));
+    AddInPlace(&a, tmp_a);
+    peers_[j].FillAt(bases[j] + a_blocks, tmp_c.data(), m * n * sizeof(T));
+    SubInPlace(&t.c, tmp_c);
+  }
+  MatMulAccumulate(a.data(), sum_b.data(), t.c.data(), m, k, n);
+  return t;
+}
+
+template <RingElement T>
 typename TrustedFirstPartyBeaver<T>::BitTriple TrustedFirstPartyBeaver<T>::And(int64_t words) {
   BitTriple t{RandomWords(own_, words), RandomWords(own_, words), Words()};
   if (!dealer()) {

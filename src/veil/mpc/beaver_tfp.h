@@ -47,6 +47,15 @@ class TrustedFirstPartyBeaver final : public BeaverSource<T> {
 
   // Truncation pair (ABY3 §5.1.2): r uniform in Z_2^k and t = r >> bits (arithmetic shift).
   // Only SEMI2K with n > 2 needs it (two parties truncate locally).
+  // A mask B (k x n) reused by DotFixed: this party's share b and, at rank 0, B = Σ b_j.
+  struct Fixed {
+    Tensor<T> b, sum_b;
+  };
+  Fixed DrawFixed(int64_t k, int64_t n);
+  // A fresh a (m x k) and c with Σ c = (Σ a)·B for the B of a DrawFixed (`sum_b`, read at rank 0
+  // only); `b` of the result is empty.
+  Triple DotFixed(int64_t m, int64_t k, int64_t n, const Tensor<T>& sum_b);
+
   struct TruncPair {
     Tensor<T> r, t;
   };

@@ -114,6 +114,18 @@ struct BShare {
   Words next;
 };
 
+// A right-hand matrix operand prepared once for many products x·Y with the same secret Y
+// (Protocol::PrepareMatMul). Opaque to callers.
+template <RingElement T>
+struct PreparedOperand {
+  AShare<T> y;  // the operand itself (empty when `masked`)
+  Shape shape;  // Y's shape
+  bool masked = false;
+  Tensor<T> f;      // SEMI2K with a trusted first party: F = Y − B, opened once
+  Tensor<T> b;      // this party's share of the mask B
+  Tensor<T> sum_b;  // rank 0 (the dealer): B
+};
+
 template <RingElement T>
 class Protocol {
  public:
@@ -159,6 +171,21 @@ class Protocol {
   virtual Share MatMul(const Share& x, const Share& y) = 0;
   // Probabilistic arithmetic shift right by `bits` (see Semantics above).
   virtual Share Trunc(const Share& x, int bits) = 0;
+  // Products with one operand reused many times (k x n, e.g. a secret data matrix). SEMI2K with a
+  // trusted first party masks Y once with a random B and opens F = Y − B once; every later
+  // MatMulPrepared draws a fresh A with C = A·B and opens only E = X − A (m x k), as SecureML
+  // (Mohassel–Zhang, S&P 2017, §4.2) reuses the masked data matrix across mini-batches. Reusing
+  // B is secure because each E is masked by a fresh A. Other protocols keep Y and call MatMul
+  // (ABY3's MatMul never sends Y). Same result as MatMul(x, y).
+  virtual PreparedOperand<T> PrepareMatMul(const Share& y) {
+    PreparedOperand<T> p;
+    p.y = y;
+    p.shape = y.shape();
+    return p;
+  }
+  virtual Share MatMulPrepared(const Share& x, const PreparedOperand<T>& y) {
+    return MatMul(x, y.y);
+  }
 
   // ---- boolean layer (used by the comparison kernels) ----
   virtual BShare And(const BShare& x, const BShare& y) = 0;

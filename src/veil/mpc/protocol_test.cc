@@ -122,6 +122,30 @@ TEST_P(MpcConformanceTest, MulAndMatMulAreExactModulo2k) {
   });
 }
 
+TEST_P(MpcConformanceTest, PreparedMatMulEqualsMatMulForEveryLeftOperand) {
+  WithRing(GetParam().field, [&]<typename T>() {
+    std::mt19937_64 rng(17);
+    const Tensor<T> mb = RandomTensor<T>(rng, {23, 9});
+    std::vector<Tensor<T>> lhs;
+    for (int64_t m : {1, 4, 17}) lhs.push_back(RandomTensor<T>(rng, {m, 23}));
+    const size_t other = parties() - 1;
+    auto w = world();
+    auto res = RunParties<T, std::vector<Tensor<T>>>(w, runtime(), [&](Protocol<T>& prot) {
+      auto my = prot.Input(other, mb.shape(), prot.rank() == other ? &mb : nullptr);
+      const auto prepared = prot.PrepareMatMul(my);
+      std::vector<Tensor<T>> out;
+      for (const auto& a : lhs) {
+        auto mx = prot.Input(0, a.shape(), prot.rank() == 0 ? &a : nullptr);
+        out.push_back(prot.Open(prot.MatMulPrepared(mx, prepared)));
+      }
+      return out;
+    });
+    for (const auto& r : res) {
+      for (size_t i = 0; i < lhs.size(); ++i) EXPECT_TRUE(r[i] == MatMul(lhs[i], mb)) << i;
+    }
+  });
+}
+
 TEST_P(MpcConformanceTest, TruncIsWithinOneUlp) {
   WithRing(GetParam().field, [&]<typename T>() {
     // |x| < 2^(k/2): the failure probability per element is below 2^(k/2 - k + 1), i.e. never in

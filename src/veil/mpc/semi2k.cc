@@ -190,6 +190,43 @@ AShare<T> Semi2kProtocol<T>::MatMul(const Share& x, const Share& y) {
 }
 
 template <RingElement T>
+PreparedOperand<T> Semi2kProtocol<T>::PrepareMatMul(const Share& y) {
+  if (dealer_ == nullptr) return Protocol<T>::PrepareMatMul(y);
+  VEIL_ENFORCE(y.shape().size() == 2, AlgorithmError, "shape_mismatch",
+               "prepared matmul operand " + ShapeToString(y.shape()));
+  PreparedOperand<T> p;
+  p.shape = y.shape();
+  p.masked = true;
+  auto fixed = dealer_->DrawFixed(y.shape()[0], y.shape()[1]);
+  p.f = AllReduceAdd(this->NextTag("matmul_prepare"), ToBuffer(Sub(y.own, fixed.b)), y.shape());
+  p.b = std::move(fixed.b);
+  p.sum_b = std::move(fixed.sum_b);
+  return p;
+}
+
+template <RingElement T>
+AShare<T> Semi2kProtocol<T>::MatMulPrepared(const Share& x, const PreparedOperand<T>& y) {
+  if (!y.masked) return MatMul(x, y.y);
+  VEIL_ENFORCE(x.shape().size() == 2 && x.shape()[1] == y.shape[0], AlgorithmError,
+               "shape_mismatch",
+               "matmul " + ShapeToString(x.shape()) + " x " + ShapeToString(y.shape));
+  const int64_t m = x.shape()[0], k = y.shape[0], n = y.shape[1];
+  auto t = dealer_->DotFixed(m, k, n, y.sum_b);
+  const Tensor<T> e =
+      AllReduceAdd(this->NextTag("matmul_prepared"), ToBuffer(Sub(x.own, t.a)), {m, k});
+  Share z{std::move(t.c), Tensor<T>()};
+  // Z_i = C_i + E·B_i + A_i·F, and at rank 0 E·(B_0 + F) instead of E·B_0 (+ E·F).
+  if (this->rank() == 0) {
+    const Tensor<T> bf = Add(y.b, y.f);
+    MatMulAccumulate(e.data(), bf.data(), z.own.data(), m, k, n);
+  } else {
+    MatMulAccumulate(e.data(), y.b.data(), z.own.data(), m, k, n);
+  }
+  MatMulAccumulate(t.a.data(), y.f.data(), z.own.data(), m, k, n);
+  return z;
+}
+
+template <RingElement T>
 AShare<T> Semi2kProtocol<T>::Trunc(const Share& x, int bits) {
   internal::CheckShift(bits, this->kRingBits);
   if (bits == 0) return x;

@@ -74,6 +74,8 @@ class Semi2kProtocol final : public Protocol<T> {
   Share AddPublic(const Share& x, const Tensor<T>& c) const override;
   Share Mul(const Share& x, const Share& y) override;
   Share MatMul(const Share& x, const Share& y) override;
+  PreparedOperand<T> PrepareMatMul(const Share& y) override;
+  Share MatMulPrepared(const Share& x, const PreparedOperand<T>& y) override;
   Share Trunc(const Share& x, int bits) override;
   BShare And(const BShare& x, const BShare& y) override;
   std::vector<BShare> BitOperands(const Share& x) override;

@@ -12,6 +12,8 @@
 #include "veil/tasks/regression_eval_task.h"
 #include "veil/tasks/ss_lr_predict_task.h"
 #include "veil/tasks/ss_lr_task.h"
+#include "veil/tasks/ss_xgb_predict_task.h"
+#include "veil/tasks/ss_xgb_task.h"
 #include "veil/tasks/standard_scaler_task.h"
 #include "veil/tasks/table_statistics_task.h"
 #include "veil/tasks/vif_task.h"
@@ -57,6 +59,8 @@ TaskRegistry* BuildBuiltins() {
   (void)r->Register(SsLrPredictTaskType());
   (void)r->Register(BiClassificationEvalTaskType());
   (void)r->Register(RegressionEvalTaskType());
+  (void)r->Register(SsXgbTaskType());
+  (void)r->Register(SsXgbPredictTaskType());
   return r;
 }
 }  // namespace
