@@ -27,9 +27,15 @@ constexpr int kRowBytes = 5;  // encrypted sender row index (kKkrtMaxRows = 2^40
 constexpr int kMaxTagBytes = static_cast<int>(sizeof(Block)) - kRowBytes;
 constexpr double kStatisticalSecurity = 40;
 constexpr int64_t kHashGrain = 256;
+constexpr int64_t kLookupGrain = 1024;
 // Total write buffer of the bucket spill files (divided among the buckets).
 constexpr size_t kSpillBufferBytes = size_t{32} << 20;
 constexpr uint64_t kTopBit = uint64_t{1} << 63;
+
+struct Hit {
+  uint64_t row;   // decrypted sender row
+  uint32_t item;  // the receiver's item, TagTable::kNone for no match
+};
 
 struct SenderRecord {
   Block x;
@@ -133,9 +139,14 @@ class BucketStore {
   size_t flush_bytes_;
 };
 
-// The receiver's OPRF outputs of one bucket, found by their first ℓ bytes (open addressing).
+// The receiver's OPRF outputs of one bucket, found by their first ℓ bytes: open addressing with
+// linear probing over one array of 16-byte outputs (an all-zero slot is empty; an output is zero
+// with probability 2^-128), so a probe touches one cache line. Lookups are issued in batches
+// with prefetching, since nearly every probe of a large table misses the cache.
 class TagTable {
  public:
+  static constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+
   TagTable(int64_t items, int tag_bytes) {
     size_t cap = 16;
     while (cap < 2 * static_cast<size_t>(items)) cap *= 2;
@@ -147,32 +158,33 @@ class TagTable {
     std::memcpy(&tag_mask_, m, sizeof m);
   }
   void Insert(const Block& value, uint32_t item) {
+    if (value == Block{}) return;  // probability 2^-128; it could never be told from empty
     for (size_t s = Slot(value & tag_mask_);; s = (s + 1) & mask_) {
-      if (items_[s] == kNone) {
+      if (values_[s] == Block{}) {
         values_[s] = value;
         items_[s] = item;
         return;
       }
     }
   }
-  // The item whose output starts with `tag` (masked), and that output; nullptr if none.
-  const Block* Find(const Block& tag, uint32_t* item) const {
-    for (size_t s = Slot(tag);; s = (s + 1) & mask_) {
-      if (items_[s] == kNone) return nullptr;
-      if ((values_[s] & tag_mask_) == tag) {
-        *item = items_[s];
-        return &values_[s];
-      }
-    }
-  }
-
- private:
-  static constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
   size_t Slot(const Block& tag) const {
     return static_cast<size_t>(
-               (tag.lo ^ (tag.hi * 0x9e3779b97f4a7c15ULL)) * 0xbf58476d1ce4e5b9ULL >> 20) &
+               ((tag.lo ^ (tag.hi * 0x9e3779b97f4a7c15ULL)) * 0xbf58476d1ce4e5b9ULL) >> 20) &
            mask_;
   }
+  void Prefetch(size_t slot) const { __builtin_prefetch(&values_[slot]); }
+  // The slot holding an output that starts with `tag` (masked), searching from `slot`; -1 if
+  // none.
+  int64_t Find(const Block& tag, size_t slot) const {
+    for (size_t s = slot;; s = (s + 1) & mask_) {
+      if (values_[s] == Block{}) return -1;
+      if ((values_[s] & tag_mask_) == tag) return static_cast<int64_t>(s);
+    }
+  }
+  const Block& value(int64_t slot) const { return values_[slot]; }
+  uint32_t item(int64_t slot) const { return items_[slot]; }
+
+ private:
   size_t mask_;
   Block tag_mask_;
   std::vector<Block> values_;
@@ -325,30 +337,46 @@ class KkrtRun {
                               fmt::format("message {} has {} bytes, expected {}", tag, msg.size(),
                                           items_here * 3 * entry_bytes_));
       }
+      // Look every entry up (in parallel, prefetching a chunk's slots first), then record the
+      // hits in message order.
+      std::vector<Hit> hits(static_cast<size_t>(items_here));
+      ParallelFor(items_here, kLookupGrain, [&](int64_t lo, int64_t hi) {
+        std::vector<Block> t(static_cast<size_t>(3 * (hi - lo)));
+        std::vector<size_t> slot(t.size());
+        for (size_t q = 0; q < t.size(); ++q) {
+          std::memcpy(&t[q], msg.data() + (lo * 3 + static_cast<int64_t>(q)) * entry_bytes_,
+                      static_cast<size_t>(tag_bytes_));
+          slot[q] = tags.Slot(t[q]);
+          tags.Prefetch(slot[q]);
+        }
+        for (int64_t e = lo; e < hi; ++e) {
+          hits[e].item = TagTable::kNone;
+          for (int i = 0; i < 3; ++i) {
+            const size_t q = static_cast<size_t>((e - lo) * 3 + i);
+            const int64_t found = tags.Find(t[q], slot[q]);
+            if (found < 0) continue;
+            const uint8_t* entry = msg.data() + (e * 3 + i) * entry_bytes_;
+            const auto* pad = reinterpret_cast<const uint8_t*>(&tags.value(found)) + tag_bytes_;
+            uint64_t row = 0;
+            for (int c = 0; c < kRowBytes; ++c) {
+              row |= static_cast<uint64_t>(entry[tag_bytes_ + c] ^ pad[c]) << (8 * c);
+            }
+            hits[e] = Hit{row, tags.item(found)};
+            break;  // a row matches at most one bin
+          }
+        }
+      });
       rows.clear();
       fps.clear();
-      for (int64_t e = 0; e < items_here; ++e) {
-        for (int i = 0; i < 3; ++i) {
-          const uint8_t* entry = msg.data() + (e * 3 + i) * entry_bytes_;
-          Block t;
-          std::memcpy(&t, entry, static_cast<size_t>(tag_bytes_));
-          uint32_t item = 0;
-          const Block* value = tags.Find(t, &item);
-          if (!value) continue;
-          const auto* pad = reinterpret_cast<const uint8_t*>(value) + tag_bytes_;
-          uint64_t row = 0;
-          for (int c = 0; c < kRowBytes; ++c) {
-            row |= static_cast<uint64_t>(entry[tag_bytes_ + c] ^ pad[c]) << (8 * c);
-          }
-          if (row >= static_cast<uint64_t>(counts_[sender_]) ||
-              (matched_[row / 64] >> (row % 64)) & 1) {
-            return AlgorithmError("bad_row_index", "KKRT: a matched sender row is invalid");
-          }
-          matched_[row / 64] |= uint64_t{1} << (row % 64);
-          rows.push_back(static_cast<int64_t>(row));
-          fps.push_back(ReceiverFingerprint(items[item]));
-          break;  // a row matches at most one bin
+      for (const Hit& h : hits) {
+        if (h.item == TagTable::kNone) continue;
+        if (h.row >= static_cast<uint64_t>(counts_[sender_]) ||
+            ((matched_[h.row / 64] >> (h.row % 64)) & 1)) {
+          return AlgorithmError("bad_row_index", "KKRT: a matched sender row is invalid");
         }
+        matched_[h.row / 64] |= uint64_t{1} << (h.row % 64);
+        rows.push_back(static_cast<int64_t>(h.row));
+        fps.push_back(ReceiverFingerprint(items[h.item]));
       }
       VEIL_RETURN_IF_ERROR(Emit(sender_, rows, fps));
     }
