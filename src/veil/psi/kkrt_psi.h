@@ -35,11 +35,14 @@
 // Both learn every bucket's size. False positives: probability ≤ 2^-40 up to 2^26 items per side
 // (ℓ is capped at 11 bytes so that tag and pad fit one 16-byte OPRF output).
 //
-// Cost per receiver key: 64 bytes (OPRF matrix, per bin: ×1.27) → ≈ 82 B; per sender row:
-// 3 × (ℓ + 5) ≤ 48 bytes. Memory: one bucket at a time — for a bucket of n items about 64·1.27·n
-// bytes of OPRF rows at the sender and ≈ 60·n bytes of table at the receiver (≈ 90 MB and
-// 65 MB for the default bucket of 2^20), plus a bit per sender row at the receiver; with B > 1
-// the buckets are spilled to files in temp_dir (16 bytes per receiver row, 24 per sender row).
+// Cost per receiver key: 64 bytes per cuckoo bin of OPRF matrix (×1.27 bins) ≈ 82 B; per sender
+// row: 3 × (ℓ + 5) ≤ 48 B; plus 512 base OTs (≈ 16 KB) once. Memory: one bucket at a time — for
+// a bucket of n keys about 64·1.27·n + 24·n ≈ 105·n bytes at the sender (OPRF rows and its
+// records) and at most ≈ 120·n bytes at the receiver (keys, cuckoo table, OPRF outputs, tag
+// table at load ≥ 1/4), i.e. ≈ 110–125 MB for the default bucket of 2^20 keys whatever the
+// input size; plus one bit per sender row at the receiver (2 MB at 2^24) and 32 MB of write
+// buffers when buckets are spilled to files in temp_dir (16 bytes per receiver row, 24 per
+// sender row on disk).
 #pragma once
 
 #include <cstdint>
