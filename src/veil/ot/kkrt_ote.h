@@ -20,12 +20,12 @@
 //     F_j(x) = H(J, τ, q_j ⊕ (C(x) ∧ s)),   and the receiver's output is F_j(r_j) = H(J, τ, t_j).
 // H chains the fixed-key correlation-robust hash of crypto/cr_hash.h over the four 128-bit
 // pieces: h ← (J, τ); h ← CcrHash(h ⊕ piece_g) for g = 0…3 (CBC-MMO), modelled as a random
-// oracle as the paper's H is (§4; the paper instantiates it with SHA-1, libraries with AES).
+// oracle as the paper's H is (§3–4).
 //
 // Security model: semi-honest, static corruption of either party. For x ≠ r_j the sender's
 // value differs from t_j by (C(x) ⊕ C(r_j)) ∧ s; with a 512-bit pseudorandom code the Hamming
-// distance of C(x) ⊕ C(r_j) is ≥ 128 except with negligible probability (§4, Table 2: width
-// 424–512 for κ = 128 security up to 2^32+ instances), so κ bits of s stay unknown to the
+// distance of C(x) ⊕ C(r_j) is ≥ 128 except with negligible probability (§4: a pseudorandom
+// code of width ≈ 424–512 bits suffices for κ = 128), so κ bits of s stay unknown to the
 // receiver and F_j(x) is pseudorandom to it; the sender sees only u^i, pseudorandom without
 // k_i^{1−s_i}. Like the paper's construction, the OPRF keys of the m instances are related
 // (shared s), which is why the index J enters H. Not secure against a malicious receiver (no

@@ -1,9 +1,11 @@
 // Cuckoo hashing with three hash functions and no stash, the receiver's table of KKRT PSI
-// (kkrt_psi.h): Pagh and Rodler, "Cuckoo Hashing" (J. Algorithms 2004), with the d = 3,
-// stash-less parameters of Pinkas, Schneider and Zohner, "Scalable Private Set Intersection Based
-// on OT Extension" (ACM TOPS 2018, eprint 2016/930), §5.3 / Table 4: ⌈1.27·n⌉ bins give insertion
-// failure probability ≤ 2^-40 for large n. For small n (where that bound is weaker) veil adds
-// kCuckooExtraBins, and a failed insertion is retried with a fresh seed (BuildCuckooTable).
+// (kkrt_psi.h): Pagh and Rodler, "Cuckoo Hashing" (J. Algorithms 2004) generalised to d = 3
+// hash functions, with the stash-less parameters of Pinkas, Schneider and Zohner, "Scalable
+// Private Set Intersection Based on OT Extension" (ACM TOPS 2018, eprint 2016/930; their
+// experimental cuckoo-parameter analysis): ⌈1.27·n⌉ bins for insertion failure probability
+// ≈ 2^-40 at large n — the choice SecretFlow's KKRT makes. For small n (where that bound is
+// weaker) veil adds kCuckooExtraBins, and a failed insertion is retried with a fresh seed
+// (BuildCuckooTable).
 //
 // Items are 128-bit pseudorandom values (hashes of keys); hash function i maps item x to bin
 //   h_i(x) = ⌊Mix(x, seed, i) · bins / 2^64⌋,
