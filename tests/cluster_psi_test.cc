@@ -14,8 +14,12 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-TEST(ClusterPsiTest, TwoProcessesOverTcpWithALatePeer) {
-  fs::path dir = fs::temp_directory_path() / ("veil_cluster_" + std::to_string(::getpid()));
+class ClusterPsiProtocolTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ClusterPsiProtocolTest, TwoProcessesOverTcpWithALatePeer) {
+  const std::string protocol = GetParam();
+  fs::path dir =
+      fs::temp_directory_path() / ("veil_cluster_" + protocol + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   auto P = [&](const std::string& n) { return (dir / n).string(); };
@@ -44,7 +48,7 @@ TEST(ClusterPsiTest, TwoProcessesOverTcpWithALatePeer) {
                {"output_paths", {{"alice", P("out_alice.csv")}, {"bob", P("out_bob.csv")}}},
                {"receiver", "alice"},
                {"broadcast_result", true},
-               {"protocol", "ECDH_PSI_2PC"},
+               {"protocol", protocol},
                {"sort", true}};
   json parties = {{"alice",
                    {{"address", "127.0.0.1:" + std::to_string(pa)},
@@ -82,6 +86,7 @@ TEST(ClusterPsiTest, TwoProcessesOverTcpWithALatePeer) {
   json res_a = json::parse(ra.out), res_b = json::parse(rb.out);
   EXPECT_EQ(res_a["result"]["intersection_count"], expected);
   EXPECT_EQ(res_b["result"]["intersection_count"], expected);
+  EXPECT_EQ(res_a["result"]["psi_protocol"], protocol);
   EXPECT_GT(res_a["performance_metrics"]["bytes_received"].get<int64_t>(), 0);
 
   // Both outputs hold the intersection, sorted and row-aligned.
@@ -106,6 +111,9 @@ TEST(ClusterPsiTest, TwoProcessesOverTcpWithALatePeer) {
   EXPECT_EQ(rows, expected);
   fs::remove_all(dir);
 }
+
+INSTANTIATE_TEST_SUITE_P(Protocols, ClusterPsiProtocolTest,
+                         ::testing::Values("ECDH_PSI_2PC", "KKRT_PSI_2PC"));
 
 TEST(ClusterPsiTest, MissingPeerFailsWithNetworkErrorNamingIt) {
   fs::path dir = fs::temp_directory_path() / ("veil_cluster_miss_" + std::to_string(::getpid()));

@@ -19,11 +19,10 @@ void EnforceSsl(bool ok, const char* what) {
 
 class EcbContext {
  public:
-  EcbContext() : ctx_(EVP_CIPHER_CTX_new()) {
+  explicit EcbContext(const uint8_t* key = kFixedAesKey.data()) : ctx_(EVP_CIPHER_CTX_new()) {
     EnforceSsl(ctx_ != nullptr, "context allocation");
-    EnforceSsl(
-        EVP_EncryptInit_ex(ctx_, EVP_aes_128_ecb(), nullptr, kFixedAesKey.data(), nullptr) == 1,
-        "key setup");
+    EnforceSsl(EVP_EncryptInit_ex(ctx_, EVP_aes_128_ecb(), nullptr, key, nullptr) == 1,
+               "key setup");
     EVP_CIPHER_CTX_set_padding(ctx_, 0);
   }
   ~EcbContext() { EVP_CIPHER_CTX_free(ctx_); }
@@ -47,6 +46,14 @@ class EcbContext {
 void FixedKeyAes(const Block* in, Block* out, size_t n) {
   if (n == 0) return;
   EcbContext ctx;
+  for (size_t off = 0; off < n; off += kBatchBlocks) {
+    ctx.Encrypt(in + off, out + off, std::min(kBatchBlocks, n - off));
+  }
+}
+
+void AesEcb(const Block& key, const Block* in, Block* out, size_t n) {
+  if (n == 0) return;
+  EcbContext ctx(reinterpret_cast<const uint8_t*>(&key));
   for (size_t off = 0; off < n; off += kBatchBlocks) {
     ctx.Encrypt(in + off, out + off, std::min(kBatchBlocks, n - off));
   }

@@ -34,4 +34,9 @@ void FixedKeyAes(const Block* in, Block* out, size_t n);
 // out[i] = π(σ(in[i])) ⊕ σ(in[i]). `in` may equal `out`.
 void CcrHash(const Block* in, Block* out, size_t n);
 
+// out[i] = AES-128_key(in[i]) (ECB, no padding) under a secret or public key: the keyed
+// pseudorandom permutation behind KKRT's pseudorandom code (ot/kkrt_ote.h). `in` may equal `out`.
+// Key set-up costs about a microsecond per call, so encrypt in batches.
+void AesEcb(const Block& key, const Block* in, Block* out, size_t n);
+
 }  // namespace veil::crypto

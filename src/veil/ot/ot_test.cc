@@ -10,6 +10,7 @@
 #include "veil/ot/base_ot.h"
 #include "veil/ot/bit_matrix.h"
 #include "veil/ot/iknp.h"
+#include "veil/ot/kkrt_ote.h"
 
 namespace veil::ot {
 namespace {
@@ -255,6 +256,109 @@ TEST(IknpTest, WrongSizeMessageFailsWithAlgorithmError) {
   auto r = IknpCotReceiver::Setup(w[1].get(), 0, "t/size");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_TRUE(w[1]->Send(0, "t/size/u/0", Buffer(100)).ok());
+  f.get();
+  EXPECT_EQ(sender_status.code(), "unexpected_message_size");
+}
+
+// ---- KKRT OPRF (1-out-of-∞ OT with a 512-bit pseudorandom code) ----
+
+int HammingDistance(const Block* a, const Block* b) {
+  int d = 0;
+  for (int g = 0; g < kKkrtCodeBlocks; ++g) {
+    const Block x = a[g] ^ b[g];
+    d += __builtin_popcountll(x.lo) + __builtin_popcountll(x.hi);
+  }
+  return d;
+}
+
+TEST(KkrtOprfTest, CodeWordsAreFarApart) {
+  std::mt19937_64 rng(8);
+  const auto x = RandomBlocks(rng, 2000);
+  std::vector<Block> c(x.size() * kKkrtCodeBlocks);
+  const Block key{rng(), rng()};
+  KkrtCode(key, x.data(), static_cast<int64_t>(x.size()), c.data());
+  int min_d = 512;
+  for (size_t i = 0; i + 1 < x.size(); ++i) {
+    min_d = std::min(min_d, HammingDistance(&c[i * 4], &c[(i + 1) * 4]));
+  }
+  // Random 512-bit words: distance ~ Binomial(512, 1/2); below 190 has probability < 2^-40.
+  EXPECT_GT(min_d, 190);
+  // Deterministic in (key, x); another key gives another code.
+  std::vector<Block> again(4), other(4);
+  KkrtCode(key, x.data(), 1, again.data());
+  KkrtCode(Block{1, 2}, x.data(), 1, other.data());
+  EXPECT_TRUE(std::equal(again.begin(), again.end(), c.begin()));
+  EXPECT_GT(HammingDistance(again.data(), other.data()), 190);
+}
+
+TEST(KkrtOprfTest, ReceiverOutputEqualsSenderEvaluationOnlyOnItsInput) {
+  auto w = link::test::MakeWorld(2);
+  std::mt19937_64 rng(9);
+  // Two extends: a partial 128-block, then more than one 16384-instance tile.
+  const std::vector<int64_t> counts = {300, 20000};
+  const int64_t total = 300 + 20000;
+  const auto x = RandomBlocks(rng, total);
+  const auto y = RandomBlocks(rng, total);  // other inputs
+  std::vector<uint32_t> tweak(total);
+  for (auto& t : tweak) t = static_cast<uint32_t>(rng() % 3);
+  std::vector<Block> recv_out(total), same(total), other(total), other_tweak(total),
+      other_slot(total);
+  RunPair(
+      w,
+      [&](link::Context& ctx) -> Status {
+        VEIL_ASSIGN_OR_RETURN(KkrtOprfSender s, KkrtOprfSender::Setup(&ctx, 1, "t/kkrt"));
+        int64_t off = 0;
+        for (int64_t c : counts) {
+          VEIL_RETURN_IF_ERROR(s.Extend(c));
+          EXPECT_EQ(s.base(), static_cast<uint64_t>(off));
+          std::vector<int64_t> slot(c), shifted(c);
+          std::vector<uint32_t> tw2(c);
+          for (int64_t j = 0; j < c; ++j) {
+            slot[j] = j;
+            shifted[j] = (j + 1) % c;
+            tw2[j] = tweak[off + j] + 1;
+          }
+          std::vector<Block> mx(c * 4), my(c * 4);
+          s.Mask(x.data() + off, c, mx.data());
+          s.Mask(y.data() + off, c, my.data());
+          s.Evaluate(slot.data(), tweak.data() + off, mx.data(), c, same.data() + off);
+          s.Evaluate(slot.data(), tweak.data() + off, my.data(), c, other.data() + off);
+          s.Evaluate(slot.data(), tw2.data(), mx.data(), c, other_tweak.data() + off);
+          s.Evaluate(shifted.data(), tweak.data() + off, mx.data(), c, other_slot.data() + off);
+          off += c;
+        }
+        return Status();
+      },
+      [&](link::Context& ctx) -> Status {
+        VEIL_ASSIGN_OR_RETURN(KkrtOprfReceiver r, KkrtOprfReceiver::Setup(&ctx, 0, "t/kkrt"));
+        int64_t off = 0;
+        for (int64_t c : counts) {
+          VEIL_RETURN_IF_ERROR(
+              r.Extend(x.data() + off, tweak.data() + off, c, recv_out.data() + off));
+          off += c;
+        }
+        return Status();
+      });
+  for (int64_t j = 0; j < total; ++j) {
+    ASSERT_EQ(recv_out[j], same[j]) << j;
+    ASSERT_NE(recv_out[j], other[j]) << j;        // another input
+    ASSERT_NE(recv_out[j], other_tweak[j]) << j;  // another tweak
+    ASSERT_NE(recv_out[j], other_slot[j]) << j;   // another instance's key
+  }
+  // 64 bytes per instance, rounded up to 128 instances per extend, plus the base OT's A.
+  EXPECT_EQ(w[1]->stats().bytes_sent, 64 * 128 * (3 + 157) + 32);
+}
+
+TEST(KkrtOprfTest, WrongSizeMatrixFailsWithAlgorithmError) {
+  auto w = link::test::MakeWorld(2);
+  Status sender_status;
+  auto f = std::async(std::launch::async, [&] {
+    auto s = KkrtOprfSender::Setup(w[0].get(), 1, "t/ksize");
+    sender_status = s.ok() ? s->Extend(256) : s.status();
+  });
+  auto r = KkrtOprfReceiver::Setup(w[1].get(), 0, "t/ksize");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(w[1]->Send(0, "t/ksize/u/0", Buffer(100)).ok());
   f.get();
   EXPECT_EQ(sender_status.code(), "unexpected_message_size");
 }

@@ -17,6 +17,7 @@
 #include "veil/psi/ecdh_psi.h"
 #include "veil/psi/join.h"
 #include "veil/psi/join_builder.h"
+#include "veil/psi/kkrt_psi.h"
 
 namespace veil::tasks {
 
@@ -35,8 +36,20 @@ constexpr size_t kSortMemoryBytes = size_t{64} << 20;
 
 const std::vector<std::string> kEcdhProtocols = {"ECDH_PSI_2PC", "ECDH_PSI_3PC", "ECDH_PSI_NPC",
                                                  "PROTOCOL_ECDH"};
-const std::vector<std::string> kLaterProtocols = {"KKRT_PSI_2PC", "PROTOCOL_KKRT", "PROTOCOL_RR22",
-                                                  "RR22_FAST_PSI_2PC", "BC22_PSI_2PC"};
+const std::vector<std::string> kKkrtProtocols = {"KKRT_PSI_2PC", "PROTOCOL_KKRT"};
+const std::vector<std::string> kLaterProtocols = {"PROTOCOL_RR22", "RR22_FAST_PSI_2PC",
+                                                  "BC22_PSI_2PC"};
+// Without `protocol`: KKRT for two parties (the Python worker's default), ECDH for more.
+constexpr char kDefaultTwoPartyProtocol[] = "KKRT_PSI_2PC";
+constexpr char kDefaultMultiPartyProtocol[] = "PROTOCOL_ECDH";
+
+bool IsKkrt(const std::string& protocol) {
+  return std::count(kKkrtProtocols.begin(), kKkrtProtocols.end(), protocol) > 0;
+}
+
+std::string SupportedProtocols() {
+  return fmt::format("{}, {}", fmt::join(kKkrtProtocols, ", "), fmt::join(kEcdhProtocols, ", "));
+}
 const std::vector<std::string> kJoinTypes = {"inner_join", "left_join", "right_join", "full_join",
                                              "difference"};
 
@@ -47,13 +60,14 @@ struct PsiConfig {
   std::map<std::string, std::string> output_paths;
   std::string receiver;
   bool broadcast = false;
-  std::string protocol = "PROTOCOL_ECDH";
+  std::string protocol = kDefaultMultiPartyProtocol;
   bool sort = false;
   psi::JoinType join = psi::JoinType::kInner;
   std::string left_side;
   bool allow_duplicates = true;
   bool allow_empty = true;
   int64_t batch_size = static_cast<int64_t>(psi::kDefaultEcdhBatchSize);
+  bool batch_size_given = false;  // else each protocol uses its own default
 };
 
 // Reads and checks task_config; adds problems with "task_config." paths. `parties` = execution
@@ -75,6 +89,7 @@ PsiConfig ReadConfig(const json& cfg, const std::vector<std::string>& parties, P
   c.allow_duplicates = r.Bool("allow_duplicated_keys", true);
   c.allow_empty = r.Bool("allow_empty_result", true);
   c.batch_size = r.Int("batch_size", c.batch_size, 1, kMaxBatchSize);
+  c.batch_size_given = cfg.is_object() && cfg.contains("batch_size");
   r.RejectUnknown();
 
   const std::set<std::string> party_set(parties.begin(), parties.end());
@@ -134,24 +149,26 @@ PsiConfig ReadConfig(const json& cfg, const std::vector<std::string>& parties, P
     c.receiver = parties.front();
     c.broadcast = true;
   }
+  const size_t n = parties.size();
+  c.protocol = n == 2 ? kDefaultTwoPartyProtocol : kDefaultMultiPartyProtocol;
   if (protocol) {
     if (std::count(kLaterProtocols.begin(), kLaterProtocols.end(), *protocol)) {
       problems.Add("task_config.protocol", "protocol_not_supported",
-                   "'" + *protocol + "' is not supported yet; use one of: " +
-                       fmt::format("{}", fmt::join(kEcdhProtocols, ", ")));
-    } else if (!std::count(kEcdhProtocols.begin(), kEcdhProtocols.end(), *protocol)) {
-      problems.Add("task_config.protocol", "invalid_value",
-                   "'" + *protocol + "' is not a PSI protocol; use one of: " +
-                       fmt::format("{}", fmt::join(kEcdhProtocols, ", ")));
+                   "'" + *protocol + "' is not supported yet; use one of: " + SupportedProtocols());
+    } else if (!std::count(kEcdhProtocols.begin(), kEcdhProtocols.end(), *protocol) &&
+               !IsKkrt(*protocol)) {
+      problems.Add(
+          "task_config.protocol", "invalid_value",
+          "'" + *protocol + "' is not a PSI protocol; use one of: " + SupportedProtocols());
     } else {
       c.protocol = *protocol;
     }
   }
-  const size_t n = parties.size();
-  if ((c.protocol == "ECDH_PSI_2PC" && n != 2) || (c.protocol == "ECDH_PSI_3PC" && n != 3)) {
+  const bool two_party_only = c.protocol == "ECDH_PSI_2PC" || IsKkrt(c.protocol);
+  if ((two_party_only && n != 2) || (c.protocol == "ECDH_PSI_3PC" && n != 3)) {
     problems.Add("task_config.protocol", "party_count_mismatch",
                  fmt::format("{} needs exactly {} parties, the task has {}", c.protocol,
-                             c.protocol == "ECDH_PSI_2PC" ? 2 : 3, n));
+                             two_party_only ? 2 : 3, n));
   }
   if (n < 2) problems.Add("sf_init_config", "party_count_mismatch", "PSI needs at least 2 parties");
   if (join) {
@@ -200,9 +217,13 @@ class KeyReader {
   // The next row, or false at the end. Fills the views of the key columns (valid until the next
   // call) and the row's record and line.
   StatusOr<bool> NextRow(std::vector<std::string_view>* cols, data::RecordRef* ref, int64_t* line) {
+    if (done_) return false;
     if (pos_ == rows_.num_rows()) {
       VEIL_ASSIGN_OR_RETURN(bool more, reader_->NextBatch(kReadBatchRows, &rows_));
-      if (!more) return false;
+      if (!more) {
+        done_ = true;  // stays at the end (the batch no longer matches pos_)
+        return false;
+      }
       pos_ = 0;
     }
     auto row = rows_.row(pos_++);
@@ -224,6 +245,7 @@ class KeyReader {
   std::vector<size_t> columns_;
   data::RowBatch rows_;
   size_t pos_ = 0;
+  bool done_ = false;
 };
 
 // The protocol's view of the own input: canonical keys, batch by batch.
@@ -537,7 +559,8 @@ StatusOr<json> Run(PartyRun& run) {
   }
   progress("precheck", 0.05);
 
-  // 2. The ECDH protocol; the receiver feeds every fingerprint into the join builder.
+  // 2. The PSI protocol (KKRT or ECDH); the receiver feeds every fingerprint into the join
+  //    builder.
   std::unique_ptr<psi::JoinBuilder> join;
   std::unique_ptr<KeyReader> own_sort_keys;
   if (is_receiver) {
@@ -555,29 +578,53 @@ StatusOr<json> Run(PartyRun& run) {
   }
   VEIL_ASSIGN_OR_RETURN(auto key_reader, KeyReader::Open(input, scan->key_columns));
   CsvKeySource keys(std::move(key_reader));
-  psi::EcdhPsiOptions opt;
-  opt.receiver_rank = receiver;
-  opt.batch_size = static_cast<size_t>(cfg.batch_size);
-  opt.progress = [&](double f) { progress("ecdh", 0.05 + 0.8 * f); };
   std::vector<std::string_view> cols;
   std::string sort_key;
-  if (is_receiver) {
-    opt.on_fingerprints = [&](size_t party, int64_t first,
-                              const std::vector<psi::Fingerprint>& fps) -> Status {
-      for (size_t j = 0; j < fps.size(); ++j) {
-        sort_key.clear();
-        if (own_sort_keys && party == receiver) {
-          VEIL_ASSIGN_OR_RETURN(bool more, own_sort_keys->NextRow(&cols, nullptr, nullptr));
-          if (!more) return AlgorithmError("key_count_mismatch", "input shrank during the task");
-          KeyReader::SortKey(cols, &sort_key);
+  // The receiver's own rows arrive in row order, so their sort keys are read alongside.
+  auto add_row = [&](size_t party, int64_t row, const psi::Fingerprint& fp) -> Status {
+    sort_key.clear();
+    if (own_sort_keys && party == receiver) {
+      VEIL_ASSIGN_OR_RETURN(bool more, own_sort_keys->NextRow(&cols, nullptr, nullptr));
+      if (!more) return AlgorithmError("key_count_mismatch", "input shrank during the task");
+      KeyReader::SortKey(cols, &sort_key);
+    }
+    return join->Add(party, row, fp, sort_key);
+  };
+  const bool kkrt = IsKkrt(cfg.protocol);
+  const std::string phase = kkrt ? "kkrt" : "ecdh";
+  auto protocol_progress = [&](double f) { progress(phase, 0.05 + 0.8 * f); };
+  if (kkrt) {
+    psi::KkrtPsiOptions opt;
+    opt.receiver_rank = receiver;
+    if (cfg.batch_size_given) opt.batch_size = static_cast<size_t>(cfg.batch_size);
+    opt.temp_dir = temp->path();
+    opt.progress = protocol_progress;
+    if (is_receiver) {
+      opt.on_fingerprints = [&](size_t party, const std::vector<int64_t>& rows,
+                                const std::vector<psi::Fingerprint>& fps) -> Status {
+        for (size_t j = 0; j < fps.size(); ++j)
+          VEIL_RETURN_IF_ERROR(add_row(party, rows[j], fps[j]));
+        return Status();
+      };
+    }
+    VEIL_RETURN_IF_ERROR(psi::RunKkrtPsi(ctx, opt, keys, counts).status());
+  } else {
+    psi::EcdhPsiOptions opt;
+    opt.receiver_rank = receiver;
+    opt.batch_size = static_cast<size_t>(cfg.batch_size);
+    opt.progress = protocol_progress;
+    if (is_receiver) {
+      opt.on_fingerprints = [&](size_t party, int64_t first,
+                                const std::vector<psi::Fingerprint>& fps) -> Status {
+        for (size_t j = 0; j < fps.size(); ++j) {
+          VEIL_RETURN_IF_ERROR(add_row(party, first + static_cast<int64_t>(j), fps[j]));
         }
-        VEIL_RETURN_IF_ERROR(join->Add(party, first + static_cast<int64_t>(j), fps[j], sort_key));
-      }
-      return Status();
-    };
+        return Status();
+      };
+    }
+    VEIL_RETURN_IF_ERROR(psi::RunEcdhPsi(ctx, opt, keys, counts).status());
   }
-  VEIL_RETURN_IF_ERROR(psi::RunEcdhPsi(ctx, opt, keys, counts).status());
-  progress("ecdh", 0.85);
+  progress(phase, 0.85);
 
   // 3. The receiver streams the join to its own output and, when broadcasting, to every party;
   //    the others write what they receive.

@@ -48,6 +48,7 @@ class PsiTaskTest : public ::testing::Test {
   json Config(const std::vector<std::string>& parties, const std::vector<Keys>& keys,
               size_t ncols) {
     json cfg = {{"task_type", "psi"}};
+    if (!protocol_.empty()) cfg["protocol"] = protocol_;
     for (size_t p = 0; p < parties.size(); ++p) {
       json cols = json::array();
       for (size_t c = 0; c < ncols; ++c) cols.push_back(parties[p] + "_key" + std::to_string(c));
@@ -100,19 +101,53 @@ class PsiTaskTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  std::string protocol_;  // task_config.protocol; empty = the default (KKRT for two parties)
 };
+
+// The task-level behaviours, for the default protocol (KKRT_PSI_2PC with two parties) and ECDH.
+class PsiProtocolTest : public PsiTaskTest, public ::testing::WithParamInterface<std::string> {
+ protected:
+  void SetUp() override {
+    PsiTaskTest::SetUp();
+    protocol_ = GetParam();
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Protocols, PsiProtocolTest, ::testing::Values("", "PROTOCOL_ECDH"),
+                         [](const auto& info) {
+                           return info.param.empty() ? std::string("Default") : info.param;
+                         });
 
 struct Case {
   std::string join;
   size_t parties;
   size_t receiver;
   size_t key_cols;
+  std::string protocol;
 };
+
+// The plaintext-join suite, run for each protocol (KKRT: the two-party cases).
+std::vector<Case> JoinCases(const std::string& protocol) {
+  const std::vector<Case> all = {
+      {"inner_join", 2, 0, 1}, {"inner_join", 2, 1, 2}, {"inner_join", 3, 0, 1},
+      {"inner_join", 3, 2, 2}, {"left_join", 2, 0, 1},  {"left_join", 2, 1, 1},
+      {"right_join", 2, 0, 2}, {"full_join", 2, 0, 1},  {"full_join", 2, 1, 1},
+      {"difference", 2, 0, 1}, {"difference", 2, 1, 2}};
+  const bool two_party = protocol == "KKRT_PSI_2PC";
+  std::vector<Case> out;
+  for (Case c : all) {
+    if (two_party && c.parties != 2) continue;
+    c.protocol = protocol;
+    out.push_back(c);
+  }
+  return out;
+}
 
 class PsiJoinTest : public PsiTaskTest, public ::testing::WithParamInterface<Case> {};
 
 TEST_P(PsiJoinTest, MatchesPlaintextJoinOnRandomData) {
   const Case c = GetParam();
+  protocol_ = c.protocol;
   std::vector<std::string> parties = {"alice", "bob", "carol", "dave"};
   parties.resize(c.parties);
   std::mt19937_64 rng(c.parties * 31 + c.receiver + c.key_cols * 7 + c.join.size());
@@ -136,20 +171,16 @@ TEST_P(PsiJoinTest, MatchesPlaintextJoinOnRandomData) {
   for (auto& r : res) EXPECT_EQ((*r)["intersection_count"], rr["intersection_count"]);
 }
 
-INSTANTIATE_TEST_SUITE_P(Joins, PsiJoinTest,
-                         ::testing::Values(Case{"inner_join", 2, 0, 1}, Case{"inner_join", 2, 1, 2},
-                                           Case{"inner_join", 3, 0, 1}, Case{"inner_join", 3, 2, 2},
-                                           Case{"left_join", 2, 0, 1}, Case{"left_join", 2, 1, 1},
-                                           Case{"right_join", 2, 0, 2}, Case{"full_join", 2, 0, 1},
-                                           Case{"full_join", 2, 1, 1}, Case{"difference", 2, 0, 1},
-                                           Case{"difference", 2, 1, 2}),
-                         [](const auto& info) {
-                           return info.param.join + "_" + std::to_string(info.param.parties) +
-                                  "p_r" + std::to_string(info.param.receiver) + "_k" +
-                                  std::to_string(info.param.key_cols);
-                         });
+std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
+  return info.param.join + "_" + std::to_string(info.param.parties) + "p_r" +
+         std::to_string(info.param.receiver) + "_k" + std::to_string(info.param.key_cols);
+}
+INSTANTIATE_TEST_SUITE_P(Ecdh, PsiJoinTest, ::testing::ValuesIn(JoinCases("PROTOCOL_ECDH")),
+                         CaseName);
+INSTANTIATE_TEST_SUITE_P(Kkrt, PsiJoinTest, ::testing::ValuesIn(JoinCases("KKRT_PSI_2PC")),
+                         CaseName);
 
-TEST_F(PsiTaskTest, OnlyReceiverWritesWithoutBroadcast) {
+TEST_P(PsiProtocolTest, OnlyReceiverWritesWithoutBroadcast) {
   std::vector<std::string> parties = {"alice", "bob"};
   std::vector<Keys> keys = {{{"1"}, {"2"}, {"3"}}, {{"3"}, {"2"}, {"9"}}};
   json cfg = Config(parties, keys, 1);
@@ -163,18 +194,19 @@ TEST_F(PsiTaskTest, OnlyReceiverWritesWithoutBroadcast) {
   EXPECT_EQ(*data::CountRows(cfg["output_paths"]["bob"].get<std::string>()), 2);
 }
 
-TEST_F(PsiTaskTest, NoReceiverMeansBroadcastToAll) {
+TEST_P(PsiProtocolTest, NoReceiverMeansBroadcastToAll) {
   std::vector<std::string> parties = {"alice", "bob"};
   std::vector<Keys> keys = {{{"1"}, {"2"}}, {{"2"}}};
   json cfg = Config(parties, keys, 1);
   auto res = Run(cfg, parties);
   ASSERT_TRUE(res[0].ok() && res[1].ok());
   EXPECT_EQ((*res[0])["receiver"], "alice");
+  EXPECT_EQ((*res[0])["psi_protocol"], GetParam().empty() ? "KKRT_PSI_2PC" : GetParam());
   EXPECT_EQ((*res[1])["intersection_count"], 1);
   EXPECT_TRUE(fs::exists(cfg["output_paths"]["bob"].get<std::string>()));
 }
 
-TEST_F(PsiTaskTest, SortOrdersByKeyAndKeepsAlignment) {
+TEST_P(PsiProtocolTest, SortOrdersByKeyAndKeepsAlignment) {
   std::vector<std::string> parties = {"alice", "bob"};
   std::vector<Keys> keys = {{{"c"}, {"aa"}, {"b"}, {"z"}}, {{"b"}, {"z"}, {"c"}, {"aa"}}};
   json cfg = Config(parties, keys, 1);
@@ -191,7 +223,7 @@ TEST_F(PsiTaskTest, SortOrdersByKeyAndKeepsAlignment) {
   }
 }
 
-TEST_F(PsiTaskTest, EmptyIntersectionAndEmptyInput) {
+TEST_P(PsiProtocolTest, EmptyIntersectionAndEmptyInput) {
   std::vector<std::string> parties = {"alice", "bob"};
   std::vector<Keys> keys = {{{"1"}}, {}};
   json cfg = Config(parties, keys, 1);
@@ -207,7 +239,7 @@ TEST_F(PsiTaskTest, EmptyIntersectionAndEmptyInput) {
   EXPECT_EQ(res[1].status().code(), "empty_result");
 }
 
-TEST_F(PsiTaskTest, DuplicateKeysAreACartesianProductOrAnError) {
+TEST_P(PsiProtocolTest, DuplicateKeysAreACartesianProductOrAnError) {
   std::vector<std::string> parties = {"alice", "bob"};
   std::vector<Keys> keys = {{{"k"}, {"x"}, {"k"}}, {{"k"}, {"y"}}};
   json cfg = Config(parties, keys, 1);
@@ -232,7 +264,7 @@ TEST_F(PsiTaskTest, DuplicateKeysAreACartesianProductOrAnError) {
   EXPECT_NE(res[0].status().message().find("line 4"), std::string::npos);
 }
 
-TEST_F(PsiTaskTest, UnknownKeyColumnFailsAllParties) {
+TEST_P(PsiProtocolTest, UnknownKeyColumnFailsAllParties) {
   std::vector<std::string> parties = {"alice", "bob"};
   std::vector<Keys> keys = {{{"1"}}, {{"1"}}};
   json cfg = Config(parties, keys, 1);
@@ -292,9 +324,11 @@ TEST_F(PsiTaskTest, EveryValidationRule) {
       {"receiver unknown", [](json& c) { c["receiver"] = "eve"; }, "task_config.receiver",
        "unknown_party"},
       {"receiver type", [](json& c) { c["receiver"] = 1; }, "task_config.receiver", "wrong_type"},
-      {"kkrt later", [](json& c) { c["protocol"] = "KKRT_PSI_2PC"; }, "task_config.protocol",
-       "protocol_not_supported"},
       {"rr22 later", [](json& c) { c["protocol"] = "PROTOCOL_RR22"; }, "task_config.protocol",
+       "protocol_not_supported"},
+      {"rr22 fast later", [](json& c) { c["protocol"] = "RR22_FAST_PSI_2PC"; },
+       "task_config.protocol", "protocol_not_supported"},
+      {"bc22 later", [](json& c) { c["protocol"] = "BC22_PSI_2PC"; }, "task_config.protocol",
        "protocol_not_supported"},
       {"bad protocol", [](json& c) { c["protocol"] = "FOO"; }, "task_config.protocol",
        "invalid_value"},
@@ -317,10 +351,12 @@ TEST_F(PsiTaskTest, EveryValidationRule) {
   const TaskType type = PsiTaskType();
   TaskEnv env;
   env.parties = parties;
-  {
+  for (const char* protocol : {"", "KKRT_PSI_2PC", "PROTOCOL_KKRT", "ECDH_PSI_2PC"}) {
+    json cfg = base;
+    if (*protocol) cfg["protocol"] = protocol;
     Problems ok;
-    type.validate(base, env, ok);
-    EXPECT_TRUE(ok.empty()) << ok.ToStatus().ToString();
+    type.validate(cfg, env, ok);
+    EXPECT_TRUE(ok.empty()) << protocol << ": " << ok.ToStatus().ToString();
   }
   for (const auto& c : cases) {
     json cfg = base;
@@ -342,6 +378,18 @@ TEST_F(PsiTaskTest, EveryValidationRule) {
   type.validate(cfg3, three, p3);
   EXPECT_TRUE(p3.Has("task_config.join_type", "party_count_mismatch"));
   EXPECT_TRUE(p3.Has("task_config.protocol", "party_count_mismatch"));
+  // KKRT is two-party only; without a protocol three parties get ECDH.
+  for (const char* protocol : {"KKRT_PSI_2PC", "PROTOCOL_KKRT"}) {
+    cfg3["join_type"] = "inner_join";
+    cfg3["protocol"] = protocol;
+    Problems pk;
+    type.validate(cfg3, three, pk);
+    EXPECT_TRUE(pk.Has("task_config.protocol", "party_count_mismatch")) << protocol;
+  }
+  cfg3.erase("protocol");
+  Problems pd;
+  type.validate(cfg3, three, pd);
+  EXPECT_TRUE(pd.empty()) << pd.ToStatus().ToString();
   // Several problems are all reported.
   json many = base;
   many.erase("keys");
