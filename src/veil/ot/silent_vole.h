@@ -23,8 +23,9 @@
 //      Now b = v and c = v + e·Δ for the regular noise vector e.
 //   4. B = DualEncode(b), C = DualEncode(c), A = DualEncode(e) with the EA code.
 // Messages per chunk: the IKNP matrix (receiver → sender, 16·t'·(128 + d) bytes) and the PPRF
-// corrections (sender → receiver, 16·t'·(2d + 1) bytes): two flows; about 0.9 MB per chunk at
-// the default parameters, independent of m_c. Chosen VOLE adds 16·m bytes.
+// corrections (sender → receiver, 16·t'·(2d + 1) bytes): two flows; 1.1–1.7 MB per chunk at the
+// default parameters (t' = 416–605 trees of depth 14 for m_c ≈ 2^20 … 2^21). Chosen VOLE adds 16·m
+// bytes.
 //
 // Parameters (libOTe's ExAcc11 configuration, osu-crypto/libOTe ConfigureCode.cpp, which the EA
 // paper's authors maintain): expander weight w = 11, N ≥ 5·m, estimated minimum-distance ratio
