@@ -8,6 +8,7 @@
 #include "veil/data/csv.h"
 #include "veil/mpc/device.h"
 #include "veil/tasks/model_store.h"
+#include "veil/tasks/model_task.h"
 #include "veil/tasks/secure_stats.h"
 #include "veil/tasks/ss_lr_model.h"
 #include "veil/tasks/ss_lr_task.h"
@@ -21,30 +22,13 @@ using nlohmann::json;
 
 constexpr char kName[] = "ss_lr_predict";
 
-struct Config {
-  std::map<std::string, std::string> model_path;
-  std::map<std::string, std::string> predict_data;
-  std::map<std::string, std::string> output_path;
-  std::optional<std::string> receiver;
-};
+using Config = model_task::PredictFields;
 
 Config ReadConfig(const json& cfg, const std::vector<std::string>& parties, Problems& problems) {
   Config c;
   ConfigReader r(cfg, "task_config", &problems);
   r.Accept("task_type");
-  c.model_path = vertical::ReadPartyPaths(r, "model_path", parties, /*exact=*/true);
-  c.predict_data = vertical::ReadPartyPaths(r, "predict_data", parties, /*exact=*/true);
-  c.output_path = vertical::ReadPartyPaths(r, "output_path", parties, /*exact=*/false);
-  c.receiver = r.String("receiver_party", Required::kNo);
-  if (c.receiver) {
-    if (std::find(parties.begin(), parties.end(), *c.receiver) == parties.end()) {
-      problems.Add("task_config.receiver_party", "unknown_party",
-                   "'" + *c.receiver + "' is not a party of sf_init_config");
-    } else if (!c.output_path.empty() && !c.output_path.count(*c.receiver)) {
-      problems.Add("task_config.output_path", "missing_receiver",
-                   "output_path has no path for the receiver '" + *c.receiver + "'");
-    }
-  }
+  model_task::ReadPredictFields(r, parties, &c);
   r.RejectUnknown();
   return c;
 }

@@ -9,6 +9,7 @@
 #include "veil/base/time.h"
 #include "veil/mpc/device.h"
 #include "veil/tasks/model_store.h"
+#include "veil/tasks/model_task.h"
 #include "veil/tasks/secure_stats.h"
 #include "veil/tasks/ss_lr_model.h"
 #include "veil/tasks/vertical.h"
@@ -21,12 +22,7 @@ using nlohmann::json;
 
 constexpr char kName[] = "ss_lr";
 
-struct Config {
-  std::map<std::string, std::string> train;
-  std::vector<std::string> features;
-  std::string label;
-  std::string label_party;
-  std::map<std::string, std::string> model_output;
+struct Config : model_task::TrainFields {
   ss_lr::Params params;
   json params_echo;  // the effective params, as reported
 };
@@ -40,20 +36,7 @@ Config ReadConfig(const json& cfg, const std::vector<std::string>& parties, Prob
   Config c;
   ConfigReader r(cfg, "task_config", &problems);
   r.Accept("task_type");
-  c.train = vertical::ReadPartyPaths(r, "train_data", parties, /*exact=*/true);
-  c.features = r.StringList("features", Required::kYes).value_or(std::vector<std::string>{});
-  c.label = r.String("label", Required::kYes).value_or("");
-  c.label_party = r.String("label_party", Required::kYes).value_or("");
-  if (!c.label_party.empty() &&
-      std::find(parties.begin(), parties.end(), c.label_party) == parties.end()) {
-    problems.Add("task_config.label_party", "unknown_party",
-                 "'" + c.label_party + "' is not a party of train_data");
-  }
-  if (std::find(c.features.begin(), c.features.end(), c.label) != c.features.end()) {
-    problems.Add("task_config.label", "invalid_value",
-                 "the label '" + c.label + "' is also listed as a feature");
-  }
-  c.model_output = vertical::ReadPartyPaths(r, "model_output", parties, /*exact=*/true);
+  model_task::ReadTrainFields(r, parties, &c);
   ss_lr::Params& p = c.params;
   if (const json* pj = r.Raw("params", Required::kNo); pj && !pj->is_null()) {
     ConfigReader pr(*pj, "task_config.params", &problems);
@@ -150,7 +133,7 @@ StatusOr<OwnData> ReadOwn(const Config& cfg, const std::string& self,
   const bool has_label = self == cfg.label_party;
   if (has_label) names.push_back(cfg.label);
   VEIL_ASSIGN_OR_RETURN(data::ColumnTable table,
-                        secure_stats::ReadCompleteColumns(cfg.train.at(self), names, "ss_lr"));
+                        secure_stats::ReadCompleteColumns(cfg.train_data.at(self), names, "ss_lr"));
   d.rows = table.rows;
   const int64_t nf = static_cast<int64_t>(own_features.size());
   d.x = mpc::Tensor<double>({d.rows, nf});
@@ -166,7 +149,7 @@ StatusOr<OwnData> ReadOwn(const Config& cfg, const std::string& self,
         return ParameterError(
             "label_not_binary",
             fmt::format("{}: label '{}' is {} on line {}; logistic regression needs 0/1 labels",
-                        cfg.train.at(self), cfg.label, v, r + 2));
+                        cfg.train_data.at(self), cfg.label, v, r + 2));
       }
       d.y[r] = v;
     }
@@ -192,7 +175,8 @@ StatusOr<json> Run(PartyRun& run) {
   progress("columns", 0.0);
   std::vector<std::string> own;
   StatusOr<json> found = [&]() -> StatusOr<json> {
-    VEIL_ASSIGN_OR_RETURN(std::vector<std::string> header, data::ReadHeader(cfg.train.at(self)));
+    VEIL_ASSIGN_OR_RETURN(std::vector<std::string> header,
+                          data::ReadHeader(cfg.train_data.at(self)));
     for (const auto& f : cfg.features) {
       if (std::find(header.begin(), header.end(), f) != header.end()) own.push_back(f);
     }
@@ -200,7 +184,7 @@ StatusOr<json> Run(PartyRun& run) {
         std::find(header.begin(), header.end(), cfg.label) == header.end()) {
       return ParameterError("unknown_column",
                             fmt::format("label '{}' is not a column of {} (label_party '{}')",
-                                        cfg.label, cfg.train.at(self), cfg.label_party));
+                                        cfg.label, cfg.train_data.at(self), cfg.label_party));
     }
     return json(own);
   }();

@@ -12,6 +12,7 @@
 #include "veil/data/columns.h"
 #include "veil/mpc/device.h"
 #include "veil/tasks/model_store.h"
+#include "veil/tasks/model_task.h"
 #include "veil/tasks/vertical.h"
 
 namespace veil::tasks {
@@ -58,12 +59,7 @@ using nlohmann::json;
 constexpr char kName[] = "ss_xgb";
 constexpr char kModelVersion[] = "1.0.0";
 
-struct Config {
-  std::map<std::string, std::string> train_data;
-  std::vector<std::string> features;
-  std::string label;
-  std::string label_party;
-  std::map<std::string, std::string> model_output;
+struct Config : model_task::TrainFields {
   ss_xgb::Params params;
 };
 
@@ -72,21 +68,7 @@ Config ReadConfig(const json& task_config, const std::vector<std::string>& parti
   Config c;
   ConfigReader r(task_config, "task_config", &problems);
   r.Accept("task_type");
-  c.train_data = vertical::ReadPartyPaths(r, "train_data", parties, /*exact=*/true);
-  c.features = r.StringList("features", Required::kYes).value_or(std::vector<std::string>{});
-  c.label = r.String("label", Required::kYes).value_or("");
-  c.label_party = r.String("label_party", Required::kYes).value_or("");
-  if (!c.label_party.empty() &&
-      std::find(parties.begin(), parties.end(), c.label_party) == parties.end()) {
-    problems.Add("task_config.label_party", "unknown_party",
-                 "'" + c.label_party + "' is not a party of sf_init_config");
-  }
-  if (!c.label.empty() &&
-      std::find(c.features.begin(), c.features.end(), c.label) != c.features.end()) {
-    problems.Add("task_config.label", "invalid_value",
-                 "the label '" + c.label + "' is also listed as a feature");
-  }
-  c.model_output = vertical::ReadPartyPaths(r, "model_output", parties, /*exact=*/true);
+  model_task::ReadTrainFields(r, parties, &c);
   c.params = ss_xgb::ReadParams(r.Raw("params", Required::kNo), "task_config.params", problems);
   r.RejectUnknown();
   return c;
