@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include "veil/base/bytes.h"
 #include "veil/crypto/ristretto.h"
 
 namespace veil::crypto {
@@ -12,6 +13,11 @@ std::array<uint8_t, 16> Blake2b128(std::string_view data) {
   crypto_generichash(out.data(), out.size(), reinterpret_cast<const uint8_t*>(data.data()),
                      data.size(), nullptr, 0);
   return out;
+}
+
+std::string Blake2b128Hex(std::string_view data) {
+  const auto d = Blake2b128(data);
+  return ToHex(d.data(), d.size());
 }
 
 }  // namespace veil::crypto

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace veil::crypto {
@@ -11,5 +12,7 @@ namespace veil::crypto {
 // BLAKE2b with a 16-byte digest: collision-resistant identifiers for local bookkeeping (e.g.
 // spotting duplicate keys); never sent to a peer.
 std::array<uint8_t, 16> Blake2b128(std::string_view data);
+// The same digest as 32 lower-case hex digits (file digests recorded in JSON metadata).
+std::string Blake2b128Hex(std::string_view data);
 
 }  // namespace veil::crypto

@@ -13,6 +13,7 @@ TEST(HashTest, Blake2b128KnownAnswers) {
   EXPECT_EQ(ToHex(e.data(), e.size()), "cae66941d9efbd404e4d88758ea67670");
   auto a = Blake2b128("abc");
   EXPECT_EQ(ToHex(a.data(), a.size()), "cf4ab791c62b8d2b2109c90275287816");
+  EXPECT_EQ(Blake2b128Hex("abc"), "cf4ab791c62b8d2b2109c90275287816");
 }
 
 }  // namespace

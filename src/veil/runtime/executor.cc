@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "veil/base/bytes.h"
 #include "veil/base/exception.h"
 #include "veil/base/log.h"
 #include "veil/base/problems.h"
@@ -129,17 +130,6 @@ StatusOr<mpc::RuntimeConfig> SpuRuntimeConfig(const SpuConfig& spu) {
   c.beaver_type = spu.beaver_type.value_or("");
   c.trunc_allow_msb_error = spu.trunc_allow_msb_error;
   return c;
-}
-
-std::string Hex(const unsigned char* data, size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * n);
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(kDigits[data[i] >> 4]);
-    out.push_back(kDigits[data[i] & 0xf]);
-  }
-  return out;
 }
 
 class Execution {
@@ -394,7 +384,7 @@ std::string PeerConfigDigest(const json& document) {
   unsigned char digest[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(canonical.data()),
                      canonical.size());
-  return Hex(digest, sizeof digest);
+  return ToHex(digest, sizeof digest);
 }
 
 Status CheckPeerConfig(link::Context& ctx, const std::string& digest_hex) {

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "veil/base/bytes.h"
 #include "veil/crypto/hash.h"
 #include "veil/tasks/vertical.h"
 
@@ -19,16 +20,6 @@ using nlohmann::json;
 constexpr char kMagic[] = "VEILSHR1";
 constexpr size_t kMagicBytes = 8;
 constexpr size_t kDigestBytes = 16;
-
-std::string Hex(const std::array<uint8_t, 16>& d) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : d) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 0xf]);
-  }
-  return out;
-}
 
 template <mpc::RingElement T>
 void AppendTensor(std::string* out, const mpc::Tensor<T>& t) {
@@ -96,7 +87,7 @@ StatusOr<std::string> SaveShares(const std::string& path, const std::string& mod
   const auto digest = crypto::Blake2b128(data);
   data.append(reinterpret_cast<const char*>(digest.data()), digest.size());
   VEIL_RETURN_IF_ERROR(vertical::WriteFileAtomically(path, data));
-  return Hex(crypto::Blake2b128(data));
+  return crypto::Blake2b128Hex(data);
 }
 
 template <mpc::RingElement T>
@@ -112,7 +103,7 @@ StatusOr<NamedShares<T>> LoadShares(const std::string& path, const std::string& 
   std::ostringstream ss;
   ss << f.rdbuf();
   const std::string data = ss.str();
-  if (!expected_digest.empty() && Hex(crypto::Blake2b128(data)) != expected_digest) {
+  if (!expected_digest.empty() && crypto::Blake2b128Hex(data) != expected_digest) {
     return Corrupt(path, "its digest does not match the model's meta file");
   }
   if (data.size() < kMagicBytes + 4 + kDigestBytes ||

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "veil/base/bytes.h"
 #include "veil/base/config_reader.h"
 #include "veil/crypto/hash.h"
 #include "veil/data/columns.h"
@@ -34,12 +35,6 @@ Config ReadConfig(const json& task_config, const std::vector<std::string>& parti
   return c;
 }
 
-std::string Hex(const std::array<uint8_t, 16>& d) {
-  std::string out;
-  for (uint8_t b : d) out += fmt::format("{:02x}", b);
-  return out;
-}
-
 Status Corrupt(const std::string& path, const std::string& why) {
   return ParameterError("model_file_corrupt", fmt::format("model file {}: {}", path, why));
 }
@@ -61,7 +56,7 @@ StatusOr<std::vector<ss_xgb::PartyTree>> LoadTrees(const std::string& base, cons
     std::ostringstream ss;
     ss << f.rdbuf();
     const std::string text = ss.str();
-    if (Hex(crypto::Blake2b128(text)) != meta["tree_digests"][t].get<std::string>()) {
+    if (crypto::Blake2b128Hex(text) != meta["tree_digests"][t].get<std::string>()) {
       return Corrupt(path, "its digest does not match the model's meta file");
     }
     const json j = json::parse(text, nullptr, false);

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "veil/base/bytes.h"
 #include "veil/base/config_reader.h"
 #include "veil/base/time.h"
 #include "veil/crypto/hash.h"
@@ -72,12 +73,6 @@ Config ReadConfig(const json& task_config, const std::vector<std::string>& parti
   c.params = ss_xgb::ReadParams(r.Raw("params", Required::kNo), "task_config.params", problems);
   r.RejectUnknown();
   return c;
-}
-
-std::string Hex(const std::array<uint8_t, 16>& d) {
-  std::string out;
-  for (uint8_t b : d) out += fmt::format("{:02x}", b);
-  return out;
 }
 
 StatusOr<json> Run(PartyRun& run) {
@@ -202,7 +197,7 @@ StatusOr<json> Run(PartyRun& run) {
       tree["rank"] = ctx.rank();
       const std::string text = tree.dump(2);
       VEIL_RETURN_IF_ERROR(vertical::WriteFileAtomically(ss_xgb::TreePath(base, t), text));
-      tree_digests.push_back(Hex(crypto::Blake2b128(text)));
+      tree_digests.push_back(crypto::Blake2b128Hex(text));
     }
     json features_by_party = json::object();
     for (size_t r = 0; r < parties.size(); ++r) features_by_party[parties[r]] = by_rank[r];
