@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "veil/base/status.h"
+#include "veil/mpc/protocol.h"
 #include "veil/tasks/task.h"
 #include "veil/tasks/task_test_util.h"
 
@@ -47,6 +48,34 @@ class DataTaskTest : public ::testing::Test {
 
 inline const std::vector<std::string> kTwoParties = {"alice", "bob"};
 inline const std::vector<std::string> kThreeParties = {"alice", "bob", "carol"};
+
+// The SPU of a secure task's TEST_P suite: party count (2: alice, bob; 3: + carol), protocol and
+// field.
+struct SpuCase {
+  size_t parties;
+  std::string protocol;
+  mpc::FieldType field;
+};
+
+inline std::string SpuCaseName(const ::testing::TestParamInfo<SpuCase>& info) {
+  return info.param.protocol + "_" + std::to_string(info.param.parties) + "pc_" +
+         std::string(mpc::FieldTypeName(info.param.field));
+}
+
+// A fixture `Base` parametrised by SpuCase.
+template <typename Base>
+class WithSpuCase : public Base, public ::testing::WithParamInterface<SpuCase> {
+ protected:
+  mpc::RuntimeConfig Spu() const {
+    mpc::RuntimeConfig c;
+    c.protocol = this->GetParam().protocol;
+    c.field = this->GetParam().field;
+    return c;
+  }
+  const std::vector<std::string>& Parties() const {
+    return this->GetParam().parties == 2 ? kTwoParties : kThreeParties;
+  }
+};
 
 // Runs validate only.
 Status Validate(const TaskType& type, const nlohmann::json& cfg,

@@ -92,30 +92,10 @@ class SecureStatsTest : public DataTaskTest {
   }
 };
 
-struct SpuCase {
-  size_t parties;
-  std::string protocol;
-  mpc::FieldType field;
-};
+using testing::SpuCase;
+using testing::SpuCaseName;
 
-std::string SpuCaseName(const ::testing::TestParamInfo<SpuCase>& info) {
-  return info.param.protocol + "_" + std::to_string(info.param.parties) + "pc_" +
-         std::string(mpc::FieldTypeName(info.param.field));
-}
-
-class SecureStatsConformanceTest : public SecureStatsTest,
-                                   public ::testing::WithParamInterface<SpuCase> {
- protected:
-  mpc::RuntimeConfig Spu() const {
-    mpc::RuntimeConfig c;
-    c.protocol = GetParam().protocol;
-    c.field = GetParam().field;
-    return c;
-  }
-  const std::vector<std::string>& Parties() const {
-    return GetParam().parties == 2 ? testing::kTwoParties : testing::kThreeParties;
-  }
-};
+class SecureStatsConformanceTest : public testing::WithSpuCase<SecureStatsTest> {};
 
 TEST_P(SecureStatsConformanceTest, PearsonMatchesPandas) {
   const auto& parties = Parties();

@@ -52,28 +52,11 @@ def compute(inp):
             "prediction_ok": bool(((p["probability"] >= 0.5).astype(int) == p["prediction"]).all())}
 )PY";
 
-struct LrCase {
-  size_t parties;
-  std::string protocol;
-  mpc::FieldType field;
-};
+using testing::SpuCase;
+using testing::SpuCaseName;
 
-std::string LrCaseName(const ::testing::TestParamInfo<LrCase>& info) {
-  return info.param.protocol + "_" + std::to_string(info.param.parties) + "pc_" +
-         std::string(mpc::FieldTypeName(info.param.field));
-}
-
-class SsLrTest : public DataTaskTest, public ::testing::WithParamInterface<LrCase> {
+class SsLrTest : public testing::WithSpuCase<DataTaskTest> {
  protected:
-  mpc::RuntimeConfig Spu() const {
-    mpc::RuntimeConfig c;
-    c.protocol = GetParam().protocol;
-    c.field = GetParam().field;
-    return c;
-  }
-  const std::vector<std::string>& Parties() const {
-    return GetParam().parties == 2 ? testing::kTwoParties : testing::kThreeParties;
-  }
   // Splits the 30 features round-robin-ish over the parties; bob holds the label.
   json WriteData() {
     json splits = json::object();
@@ -154,10 +137,10 @@ TEST_P(SsLrTest, TrainsToScikitLearnAucAndPredictsOnlyToTheReceiver) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Spu, SsLrTest,
-                         ::testing::Values(LrCase{2, "SEMI2K", mpc::FieldType::kFM64},
-                                           LrCase{3, "SEMI2K", mpc::FieldType::kFM128},
-                                           LrCase{3, "ABY3", mpc::FieldType::kFM128}),
-                         LrCaseName);
+                         ::testing::Values(SpuCase{2, "SEMI2K", mpc::FieldType::kFM64},
+                                           SpuCase{3, "SEMI2K", mpc::FieldType::kFM128},
+                                           SpuCase{3, "ABY3", mpc::FieldType::kFM128}),
+                         SpuCaseName);
 
 // The reloaded model (a new session with new seeds, as a new process has) predicts what the
 // in-memory model predicted right after training.

@@ -92,16 +92,8 @@ std::vector<mpc::uint128_t> FirstComponent(const std::string& path, size_t bytes
   return out;
 }
 
-struct SpuCase {
-  size_t parties;
-  std::string protocol;
-  mpc::FieldType field;
-};
-
-std::string SpuCaseName(const ::testing::TestParamInfo<SpuCase>& info) {
-  return info.param.protocol + "_" + std::to_string(info.param.parties) + "pc_" +
-         std::string(mpc::FieldTypeName(info.param.field));
-}
+using testing::SpuCase;
+using testing::SpuCaseName;
 
 class SsXgbTest : public DataTaskTest {
  protected:
@@ -219,18 +211,7 @@ class SsXgbTest : public DataTaskTest {
   json data_;
 };
 
-class SsXgbConformanceTest : public SsXgbTest, public ::testing::WithParamInterface<SpuCase> {
- protected:
-  mpc::RuntimeConfig Spu() const {
-    mpc::RuntimeConfig c;
-    c.protocol = GetParam().protocol;
-    c.field = GetParam().field;
-    return c;
-  }
-  const std::vector<std::string>& Parties() const {
-    return GetParam().parties == 2 ? testing::kTwoParties : testing::kThreeParties;
-  }
-};
+class SsXgbConformanceTest : public testing::WithSpuCase<SsXgbTest> {};
 
 TEST_P(SsXgbConformanceTest, AucMatchesXgboostAndPredictMatchesTheStoredModel) {
   const auto& parties = Parties();
