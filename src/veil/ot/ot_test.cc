@@ -11,11 +11,13 @@
 #include "veil/ot/bit_matrix.h"
 #include "veil/ot/iknp.h"
 #include "veil/ot/kkrt_ote.h"
+#include "veil/ot/ot_test_util.h"
 
 namespace veil::ot {
 namespace {
 
-using World = std::vector<std::unique_ptr<link::Context>>;
+using testing::RunPair;
+using testing::World;
 
 std::vector<Block> RandomBlocks(std::mt19937_64& rng, size_t n) {
   std::vector<Block> out(n);
@@ -30,25 +32,6 @@ std::vector<uint64_t> RandomWords(std::mt19937_64& rng, size_t n) {
 }
 
 bool Bit(const std::vector<uint64_t>& words, int64_t j) { return (words[j / 64] >> (j % 64)) & 1; }
-
-// Runs a(ctx0) and b(ctx1) concurrently; aborts the link of a party that fails so that the other
-// returns promptly.
-template <typename A, typename B>
-void RunPair(World& w, A&& a, B&& b) {
-  auto fa = std::async(std::launch::async, [&] {
-    Status s = a(*w[0]);
-    if (!s.ok()) w[0]->Abort(s);
-    return s;
-  });
-  auto fb = std::async(std::launch::async, [&] {
-    Status s = b(*w[1]);
-    if (!s.ok()) w[1]->Abort(s);
-    return s;
-  });
-  const Status sa = fa.get(), sb = fb.get();
-  ASSERT_TRUE(sa.ok()) << sa.ToString();
-  ASSERT_TRUE(sb.ok()) << sb.ToString();
-}
 
 // ---- transpose ----
 

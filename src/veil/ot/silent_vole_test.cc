@@ -11,28 +11,13 @@
 
 #include "veil/link/test_util.h"
 #include "veil/ot/gf128.h"
+#include "veil/ot/ot_test_util.h"
 
 namespace veil::ot {
 namespace {
 
-using World = std::vector<std::unique_ptr<link::Context>>;
-
-template <typename A, typename B>
-void RunPair(World& w, A&& a, B&& b) {
-  auto fa = std::async(std::launch::async, [&] {
-    Status s = a(*w[0]);
-    if (!s.ok()) w[0]->Abort(s);
-    return s;
-  });
-  auto fb = std::async(std::launch::async, [&] {
-    Status s = b(*w[1]);
-    if (!s.ok()) w[1]->Abort(s);
-    return s;
-  });
-  const Status sa = fa.get(), sb = fb.get();
-  ASSERT_TRUE(sa.ok()) << sa.ToString();
-  ASSERT_TRUE(sb.ok()) << sb.ToString();
-}
+using testing::RunPair;
+using testing::World;
 
 struct VoleRun {
   Block delta;
