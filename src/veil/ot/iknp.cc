@@ -8,32 +8,21 @@
 #include "veil/crypto/cr_hash.h"
 #include "veil/ot/base_ot.h"
 #include "veil/ot/bit_matrix.h"
+#include "veil/ot/extension_internal.h"
 
 namespace veil::ot {
 
 namespace {
 
 constexpr int kKappa = kIknpBaseOts;
-// Extends are processed in tiles of kTileBlocks column blocks (128 OTs each): the tile's 128 rows
-// stay in L2 between the PRG expansion and the transposition, and each tile is one message.
-// Rows are kRowStride blocks apart (one cache line of padding) so that the 128 rows of a column
-// block do not all map to the same cache set.
-constexpr int64_t kTileBlocks = 128;
-constexpr int64_t kRowStride = kTileBlocks + 4;
+using internal::KeyedPrg;
+using internal::kRowStride;
+using internal::kTileBlocks;
+using internal::UTag;
 // ParallelFor grains: PRG rows per chunk, 128-OT column blocks per chunk, OTs per hash chunk.
 constexpr int64_t kRowGrain = 16;
 constexpr int64_t kColumnGrain = 16;
 constexpr int64_t kHashGrain = 4096;
-
-crypto::Seed SeedOf(const Block& key) {
-  crypto::Seed s;
-  std::memcpy(s.data(), &key, sizeof key);
-  return s;
-}
-
-crypto::Prg KeyedPrg(const Block& key) {
-  return crypto::Prg(SeedOf(key), crypto::PrgStream::kOtExtension);
-}
 
 int64_t ColumnBlocks(int64_t count) { return (count + kKappa - 1) / kKappa; }
 
@@ -53,8 +42,6 @@ void TransposeTile(const Block* rows, int64_t tile_blocks, int64_t first, int64_
     }
   });
 }
-
-std::string UTag(const std::string& tag, uint64_t seq) { return tag + "/u/" + std::to_string(seq); }
 
 }  // namespace
 

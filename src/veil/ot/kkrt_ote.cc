@@ -10,6 +10,7 @@
 #include "veil/crypto/cr_hash.h"
 #include "veil/ot/base_ot.h"
 #include "veil/ot/bit_matrix.h"
+#include "veil/ot/extension_internal.h"
 
 namespace veil::ot {
 
@@ -17,22 +18,15 @@ namespace {
 
 constexpr int kW = kKkrtBaseOts;
 constexpr int kG = kKkrtCodeBlocks;
-// As in iknp.cc: tiles of 128 column blocks (16384 instances, one message of 1 MiB), rows padded
-// by a cache line so that the rows of one column block do not share a cache set.
-constexpr int64_t kTileBlocks = 128;
-constexpr int64_t kRowStride = kTileBlocks + 4;
+// Tiles of 128 column blocks (16384 instances, one message of 1 MiB), as in iknp.cc.
+using internal::KeyedPrg;
+using internal::kRowStride;
+using internal::kTileBlocks;
+using internal::UTag;
 constexpr int64_t kRowGrain = 32;
 constexpr int64_t kColumnGrain = 4;
 // Items per chunk of the code and hash loops (each chunk sets up its own AES contexts).
 constexpr int64_t kItemGrain = 2048;
-
-crypto::Prg KeyedPrg(const Block& key) {
-  crypto::Seed s;
-  std::memcpy(s.data(), &key, sizeof key);
-  return crypto::Prg(s, crypto::PrgStream::kOtExtension);
-}
-
-std::string UTag(const std::string& tag, uint64_t seq) { return tag + "/u/" + std::to_string(seq); }
 
 bool SBit(const std::array<Block, kG>& s, int i) { return s[i / 128].bit(i % 128); }
 
