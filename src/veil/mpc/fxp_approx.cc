@@ -34,11 +34,6 @@ constexpr std::array<double, 3> kRsqrtGuessCoeffs = {2.2353734662862648, -2.0701
 // Goldschmidt's initial approximation of 1/c on [0.5, 1] (SPU): w = 2.9142 − 2c.
 constexpr double kGoldschmidtW0 = 2.9142;
 
-template <RingElement T>
-T Enc(const Protocol<T>& prot, double v) {
-  return ValueOrThrow(EncodeFixedPointScalar<T>(v, prot.fxp_fraction_bits()));
-}
-
 // ---- boolean shares: element-wise linear maps on both components ----
 template <RingElement T, typename F>
 Words MapElements(const Words& w, F f) {
@@ -190,15 +185,16 @@ AShare<T> PolyEval(Protocol<T>& prot, const AShare<T>& x, const std::vector<doub
     for (size_t i = 0; i < prods.size(); ++i) pw[p + 1 + i] = std::move(prods[i]);
   }
   AShare<T> acc = internal::ZeroShare(x, x.shape());
-  for (int i = 1; i <= deg; ++i) acc = prot.Add(acc, prot.MulScalar(pw[i], Enc(prot, coeffs[i])));
-  return AddScalar(prot, prot.Trunc(acc, prot.fxp_fraction_bits()), Enc(prot, coeffs[0]));
+  for (int i = 1; i <= deg; ++i)
+    acc = prot.Add(acc, prot.MulScalar(pw[i], prot.EncodeScalar(coeffs[i])));
+  return AddScalar(prot, prot.Trunc(acc, prot.fxp_fraction_bits()), prot.EncodeScalar(coeffs[0]));
 }
 
 // Goldschmidt: r ≈ 1/d from the initial approximation w (relative error e0 = 1 − d·w):
 // r ← r(1 + e), e ← e², both products in one round.
 template <RingElement T>
 AShare<T> Goldschmidt(Protocol<T>& prot, const AShare<T>& d, const AShare<T>& w, int iters) {
-  const T one = Enc(prot, 1.0);
+  const T one = prot.EncodeScalar(1.0);
   AShare<T> e = prot.Neg(AddScalar(prot, prot.MulFxp(d, w), T(T{0} - one)));
   AShare<T> r = w;
   for (int it = 0; it < iters; ++it) {
@@ -245,9 +241,9 @@ AShare<T> OddExponentFactor(const Protocol<T>& prot, const Normalized<T>& n, con
   const int rows = static_cast<int>(n.onehot.shape()[0]);
   std::vector<T> coef(rows, 0);
   for (int j = 0; j < rows; ++j) {
-    if (RowExponent(j, f) % 2 != 0) coef[j] = Enc(prot, std::sqrt(2.0) - 1.0);
+    if (RowExponent(j, f) % 2 != 0) coef[j] = prot.EncodeScalar(std::sqrt(2.0) - 1.0);
   }
-  return AddScalar(prot, RowCombination(n.onehot, coef, shape), Enc(prot, 1.0));
+  return AddScalar(prot, RowCombination(n.onehot, coef, shape), prot.EncodeScalar(1.0));
 }
 
 // y · 2^g(m) for an integer function g of the exponent.
@@ -266,7 +262,7 @@ int FloorDiv2(int m) { return m >= 0 ? m / 2 : -((-m + 1) / 2); }
 // comparisons; the clipped elements' `ret` (whatever it is) is multiplied by 0.
 template <RingElement T>
 AShare<T> ClipSigmoid(Protocol<T>& prot, const AShare<T>& x, const AShare<T>& ret, double a) {
-  const T ea = Enc(prot, a);
+  const T ea = prot.EncodeScalar(a);
   const AShare<T> lo_arg = AddScalar(prot, x, ea);            // < 0 iff x < −a
   const AShare<T> hi_arg = AddScalar(prot, prot.Neg(x), ea);  // < 0 iff x > a
   const AShare<T> both = prot.Msb(ConcatShares<T>({&lo_arg, &hi_arg}));
@@ -274,7 +270,7 @@ AShare<T> ClipSigmoid(Protocol<T>& prot, const AShare<T>& x, const AShare<T>& re
   const AShare<T>& lo = parts[0];
   const AShare<T>& hi = parts[1];
   const AShare<T> keep = AddScalar(prot, prot.Neg(prot.Add(lo, hi)), T(1));
-  return prot.Add(prot.Mul(keep, ret), prot.MulScalar(hi, Enc(prot, 1.0)));
+  return prot.Add(prot.Mul(keep, ret), prot.MulScalar(hi, prot.EncodeScalar(1.0)));
 }
 
 // The x0 > 0 with t5(x0) = 1 (t5 is increasing), by bisection.
@@ -295,8 +291,9 @@ AShare<T> SigmoidReal(Protocol<T>& prot, const AShare<T>& x) {
   // 1 ulp): with s = [x < 0], hi = [x > 2^n], lo = [x < −2^n] from one Msb call,
   // clamp(|x|) = x − 2sx − (hi − lo)·x + (hi + lo)·2^n, whose products share one Mul round.
   const double limit = std::ldexp(1.0, kDefaultExpIters);
-  const AShare<T> above = AddScalar(prot, prot.Neg(x), Enc(prot, limit));  // < 0 iff x > 2^n
-  const AShare<T> below = AddScalar(prot, x, Enc(prot, limit));            // < 0 iff x < −2^n
+  const AShare<T> above =
+      AddScalar(prot, prot.Neg(x), prot.EncodeScalar(limit));            // < 0 iff x > 2^n
+  const AShare<T> below = AddScalar(prot, x, prot.EncodeScalar(limit));  // < 0 iff x < −2^n
   auto bits = SplitShare(prot.Msb(ConcatShares<T>({&x, &above, &below})),
                          {x.shape(), x.shape(), x.shape()});
   const AShare<T>& s = bits[0];
@@ -304,13 +301,14 @@ AShare<T> SigmoidReal(Protocol<T>& prot, const AShare<T>& x) {
   const AShare<T> hi_plus_lo = prot.Add(bits[1], bits[2]);
   auto prods = MulMany<T>(prot, {{&s, &x}, {&hi_minus_lo, &x}}, /*fxp=*/false);
   const AShare<T> abs = prot.Add(prot.Sub(prot.Sub(x, prot.MulScalar(prods[0], T(2))), prods[1]),
-                                 prot.MulScalar(hi_plus_lo, Enc(prot, limit)));
+                                 prot.MulScalar(hi_plus_lo, prot.EncodeScalar(limit)));
   const AShare<T> e = Exp(prot, prot.Neg(abs));
-  const AShare<T> d = AddScalar(prot, e, Enc(prot, 1.0));  // in [1, 2]
+  const AShare<T> d = AddScalar(prot, e, prot.EncodeScalar(1.0));  // in [1, 2]
   // Goldschmidt on [1, 2]: w = (2.9142 − 2(d/2))/2.
-  const AShare<T> w = AddScalar(prot, prot.Neg(prot.Trunc(d, 1)), Enc(prot, kGoldschmidtW0 / 2));
+  const AShare<T> w =
+      AddScalar(prot, prot.Neg(prot.Trunc(d, 1)), prot.EncodeScalar(kGoldschmidtW0 / 2));
   const AShare<T> r = Goldschmidt(prot, d, w, GoldschmidtIters(prot, 0));
-  const AShare<T> flip = AddScalar(prot, prot.MulScalar(r, T(T{0} - T{2})), Enc(prot, 1.0));
+  const AShare<T> flip = AddScalar(prot, prot.MulScalar(r, T(T{0} - T{2})), prot.EncodeScalar(1.0));
   return prot.Add(r, prot.Mul(s, flip));
 }
 
@@ -446,7 +444,7 @@ Normalized<T> Normalize(Protocol<T>& prot, const AShare<T>& x, bool is_signed) {
   std::vector<T> exponent(width);
   for (int j = 0; j < width; ++j) {
     shift[j] = -RowExponent(j, f);
-    exponent[j] = Enc(prot, RowExponent(j, f));
+    exponent[j] = prot.EncodeScalar(RowExponent(j, f));
   }
   Pow2Scale<T> scale = MakePow2Scale(out.onehot, shift, shape);
   if (is_signed) {
@@ -474,7 +472,7 @@ AShare<T> Exp(Protocol<T>& prot, const AShare<T>& x, int iters) {
   VEIL_ENFORCE(iters >= 1 && iters < prot.fxp_fraction_bits(), ParameterError, "bad_iterations",
                "exp iterations " + std::to_string(iters) + " outside 1..f-1");
   if (x.numel() == 0) return x;
-  AShare<T> y = AddScalar(prot, prot.Trunc(x, iters), Enc(prot, 1.0));
+  AShare<T> y = AddScalar(prot, prot.Trunc(x, iters), prot.EncodeScalar(1.0));
   for (int i = 0; i < iters; ++i) y = prot.MulFxp(y, y);
   return y;
 }
@@ -486,7 +484,8 @@ AShare<T> Reciprocal(Protocol<T>& prot, const AShare<T>& x, int iters) {
   if (x.numel() == 0) return x;
   const Normalized<T> n = Normalize(prot, x, /*is_signed=*/true);
   const AShare<T>& c = n.mantissa;
-  const AShare<T> w = AddScalar(prot, prot.MulScalar(c, T(T{0} - T{2})), Enc(prot, kGoldschmidtW0));
+  const AShare<T> w =
+      AddScalar(prot, prot.MulScalar(c, T(T{0} - T{2})), prot.EncodeScalar(kGoldschmidtW0));
   return ScaleByPow2(prot, n, Goldschmidt(prot, c, w, iters));
 }
 
@@ -507,11 +506,13 @@ AShare<T> Log(Protocol<T>& prot, const AShare<T>& x) {
   const int f = prot.fxp_fraction_bits();
   const Normalized<T> n = Normalize(prot, x, /*is_signed=*/false);
   // log x = log(2c) + (m − 1)·ln 2 = log(1 + u) + (m − 1)·ln 2 with u = 2c − 1.
-  const AShare<T> u = AddScalar(prot, prot.MulScalar(n.mantissa, T(2)), T(T{0} - Enc(prot, 1.0)));
+  const AShare<T> u =
+      AddScalar(prot, prot.MulScalar(n.mantissa, T(2)), T(T{0} - prot.EncodeScalar(1.0)));
   const AShare<T> log1p = PolyEval(prot, u, {kLog1pCoeffs.begin(), kLog1pCoeffs.end()});
   const int rows = static_cast<int>(n.onehot.shape()[0]);
   std::vector<T> coef(rows);
-  for (int j = 0; j < rows; ++j) coef[j] = Enc(prot, (RowExponent(j, f) - 1) * std::log(2.0));
+  for (int j = 0; j < rows; ++j)
+    coef[j] = prot.EncodeScalar((RowExponent(j, f) - 1) * std::log(2.0));
   return prot.Add(log1p, RowCombination(n.onehot, coef, x.shape()));
 }
 
@@ -559,7 +560,7 @@ template <RingElement T>
 AShare<T> Sigmoid(Protocol<T>& prot, const AShare<T>& x, SigmoidMode mode) {
   if (x.numel() == 0) return x;
   const int f = prot.fxp_fraction_bits();
-  const T half = Enc(prot, 0.5);
+  const T half = prot.EncodeScalar(0.5);
   switch (mode) {
     case SigmoidMode::kMM1:
       return AddScalar(prot, prot.Trunc(x, 3), half);
@@ -573,12 +574,13 @@ AShare<T> Sigmoid(Protocol<T>& prot, const AShare<T>& x, SigmoidMode mode) {
       const AShare<T> x2 = prot.MulFxp(x, x);
       AShare<T> q;
       if (mode == SigmoidMode::kT3) {
-        q = AddScalar(prot, prot.Trunc(prot.MulScalar(x2, Enc(prot, -1.0 / 48)), f),
-                      Enc(prot, 0.25));
+        q = AddScalar(prot, prot.Trunc(prot.MulScalar(x2, prot.EncodeScalar(-1.0 / 48)), f),
+                      prot.EncodeScalar(0.25));
       } else {
-        const AShare<T> inner = AddScalar(
-            prot, prot.Trunc(prot.MulScalar(x2, Enc(prot, 1.0 / 480)), f), Enc(prot, -1.0 / 48));
-        q = AddScalar(prot, prot.MulFxp(x2, inner), Enc(prot, 0.25));
+        const AShare<T> inner =
+            AddScalar(prot, prot.Trunc(prot.MulScalar(x2, prot.EncodeScalar(1.0 / 480)), f),
+                      prot.EncodeScalar(-1.0 / 48));
+        q = AddScalar(prot, prot.MulFxp(x2, inner), prot.EncodeScalar(0.25));
       }
       const AShare<T> ret = AddScalar(prot, prot.MulFxp(x, q), half);
       return ClipSigmoid(prot, x, ret, mode == SigmoidMode::kT3 ? 2.0 : T5UpperClip());
@@ -586,7 +588,7 @@ AShare<T> Sigmoid(Protocol<T>& prot, const AShare<T>& x, SigmoidMode mode) {
     case SigmoidMode::kReal:
       return SigmoidReal(prot, x);
     case SigmoidMode::kSr: {
-      const AShare<T> one_x2 = AddScalar(prot, prot.MulFxp(x, x), Enc(prot, 1.0));
+      const AShare<T> one_x2 = AddScalar(prot, prot.MulFxp(x, x), prot.EncodeScalar(1.0));
       const AShare<T> p = prot.MulFxp(x, Rsqrt(prot, one_x2));
       return AddScalar(prot, prot.Trunc(p, 1), half);
     }

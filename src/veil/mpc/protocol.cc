@@ -379,6 +379,11 @@ Tensor<T> Protocol<T>::EncodePublic(const Tensor<double>& v) const {
 }
 
 template <RingElement T>
+T Protocol<T>::EncodeScalar(double v, int extra_bits) const {
+  return ValueOrThrow(EncodeFixedPointScalar<T>(v, fxp_bits_ + extra_bits));
+}
+
+template <RingElement T>
 AShare<T> Protocol<T>::InputFxp(size_t owner, const Shape& shape, const Tensor<double>* value) {
   if (value == nullptr) return Input(owner, shape, nullptr);
   const Tensor<T> encoded = EncodePublic(*value);

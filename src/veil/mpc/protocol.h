@@ -215,6 +215,9 @@ class Protocol {
   // ---- fixed point (fxp_fraction_bits() fraction bits) ----
   // Encodes a public double tensor; throws VeilException(ParameterError) if it does not fit.
   Tensor<T> EncodePublic(const Tensor<double>& v) const;
+  // One public real with fxp_fraction_bits() + extra_bits fraction bits (extra bits keep the
+  // precision of small multipliers; Trunc by the total afterwards). Throws as EncodePublic.
+  T EncodeScalar(double v, int extra_bits = 0) const;
   Share InputFxp(size_t owner, const Shape& shape, const Tensor<double>* value);
   Tensor<double> OpenFxp(const Share& x);
   std::optional<Tensor<double>> RevealFxpTo(const Share& x, size_t to);

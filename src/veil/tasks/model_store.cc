@@ -46,13 +46,13 @@ mpc::Tensor<T> ReadTensor(const std::string& data, size_t* at, const mpc::Shape&
   return t;
 }
 
+// What a share file must match: the model's SPU plus this party's place in it.
 template <mpc::RingElement T>
 json SpuDescription(const mpc::Protocol<T>& prot) {
-  return {{"protocol", prot.name()},
-          {"field", std::string(mpc::FieldTypeName(prot.field()))},
-          {"fxp_fraction_bits", prot.fxp_fraction_bits()},
-          {"world_size", prot.world_size()},
-          {"rank", prot.rank()}};
+  json d = ModelSpu(prot);
+  d["world_size"] = prot.world_size();
+  d["rank"] = prot.rank();
+  return d;
 }
 
 Status Corrupt(const std::string& path, const std::string& why) {

@@ -38,6 +38,15 @@ inline constexpr int kFormatVersion = 1;
 template <mpc::RingElement T>
 using NamedShares = std::vector<std::pair<std::string, mpc::AShare<T>>>;
 
+// The SPU a model was trained under, as model metas record it: {protocol, field,
+// fxp_fraction_bits} with the fraction bits actually used (never SPU's 0 = "default").
+template <mpc::RingElement T>
+nlohmann::json ModelSpu(const mpc::Protocol<T>& prot) {
+  return {{"protocol", prot.name()},
+          {"field", std::string(mpc::FieldTypeName(prot.field()))},
+          {"fxp_fraction_bits", prot.fxp_fraction_bits()}};
+}
+
 // Writes this party's shares of `tensors` to `path`; returns the file's digest (hex).
 template <mpc::RingElement T>
 StatusOr<std::string> SaveShares(const std::string& path, const std::string& model_type,

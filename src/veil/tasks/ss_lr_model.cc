@@ -5,6 +5,7 @@
 
 #include "veil/mpc/reduce.h"
 #include "veil/mpc/shape_ops.h"
+#include "veil/mpc/share_ops.h"
 
 namespace veil::tasks::ss_lr {
 
@@ -12,13 +13,6 @@ namespace {
 
 // Significant bits kept for a public scalar multiplier.
 constexpr int kScalarBits = 20;
-
-template <mpc::RingElement T>
-T EncodeScalar(const mpc::Protocol<T>& prot, double v, int extra_bits) {
-  mpc::Tensor<double> t({1});
-  t[0] = std::ldexp(v, extra_bits);
-  return prot.EncodePublic(t)[0];
-}
 
 // x·c for a public real c, with enough extra fraction bits on c to keep kScalarBits bits.
 template <mpc::RingElement T>
@@ -29,14 +23,8 @@ mpc::AShare<T> MulReal(mpc::Protocol<T>& prot, const mpc::AShare<T>& x, double c
         static_cast<int>(std::floor(std::log2(std::fabs(c)))) + prot.fxp_fraction_bits();
     extra = std::max(0, kScalarBits - have);
   }
-  return prot.Trunc(prot.MulScalar(x, EncodeScalar(prot, c, extra)),
+  return prot.Trunc(prot.MulScalar(x, prot.EncodeScalar(c, extra)),
                     prot.fxp_fraction_bits() + extra);
-}
-
-template <mpc::RingElement T>
-mpc::AShare<T> Zeros(mpc::Protocol<T>& prot, const mpc::Shape& shape) {
-  const mpc::Tensor<double> zero(shape);
-  return prot.InputFxp(0, shape, prot.rank() == 0 ? &zero : nullptr);
 }
 
 // |x| = x − 2·msb(x)·x.
@@ -69,7 +57,7 @@ Model<T> Train(mpc::Protocol<T>& prot, const mpc::AShare<T>& x, const mpc::AShar
                const Params& params, TrainReport* report,
                const std::function<void(int64_t, int64_t)>& on_epoch) {
   const int64_t n = x.own.rows(), d = x.own.cols();
-  Model<T> model{Zeros(prot, {d, 1}), Zeros(prot, {1})};
+  Model<T> model{mpc::internal::ZeroShare(x, {d, 1}), mpc::internal::ZeroShare(x, {1})};
   const int64_t batch = std::min(params.batch_size, n);
   for (int64_t epoch = 0; epoch < params.epochs; ++epoch) {
     double lr = params.learning_rate;

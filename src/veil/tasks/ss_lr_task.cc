@@ -230,7 +230,6 @@ StatusOr<json> Run(PartyRun& run) {
       digest.ok() ? StatusOr<json>(json(*digest)) : StatusOr<json>(digest.status());
   VEIL_RETURN_IF_ERROR(vertical::AllGatherJson(ctx, std::string(kName) + "/saved", saved).status());
 
-  const mpc::RuntimeConfig& spu = run.spu->config();
   json meta = {{"party", self},
                {"model_type", kSsLrModelType},
                {"share_path", share_path},
@@ -245,10 +244,9 @@ StatusOr<json> Run(PartyRun& run) {
                {"training_params", cfg.params_echo},
                {"secure_mode", true},
                {"created_at", NowIso8601Utc()},
-               {"spu",
-                {{"protocol", spu.protocol},
-                 {"field", std::string(mpc::FieldTypeName(spu.field))},
-                 {"fxp_fraction_bits", spu.fxp_fraction_bits}}}};
+               {"spu", run.spu->Visit([]<typename T>(mpc::Protocol<T>& prot) {
+                  return model_store::ModelSpu(prot);
+                })}};
   StatusOr<json> meta_written = json::object();
   if (Status s = model_store::WriteMeta(share_path + ".meta.json", meta); !s.ok()) {
     meta_written = s;

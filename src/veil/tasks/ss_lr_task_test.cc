@@ -109,6 +109,8 @@ TEST_P(SsLrTest, TrainsToScikitLearnAucAndPredictsOnlyToTheReceiver) {
     EXPECT_EQ(m["party"], p);
     EXPECT_EQ(m["reg_type"], "RegType.Logistic");
     EXPECT_EQ(m["sig_type"], "SigType.T1");
+    // The fraction bits actually used, not the config's 0 = "default".
+    EXPECT_EQ(m["spu"]["fxp_fraction_bits"], mpc::DefaultFxpFractionBits(GetParam().field));
   }
 
   json outputs = {{"bob", Path("pred_bob.csv")}};

@@ -146,13 +146,6 @@ AShare<T> PublicShare(const Protocol<T>& prot, const AShare<T>& like, const Tens
 }
 
 template <mpc::RingElement T>
-T EncodeScalar(const Protocol<T>& prot, double v) {
-  Tensor<double> t({1});
-  t[0] = v;
-  return prot.EncodePublic(t)[0];
-}
-
-template <mpc::RingElement T>
 Tensor<T> Filled(const Shape& shape, T v) {
   return mpc::internal::Filled(shape, v);
 }
@@ -377,16 +370,16 @@ Model<T> Train(Protocol<T>& prot, const OwnFeatures& own,
   Tensor<double> label_t;
   if (label != nullptr) label_t = Tensor<double>({n}, *label);
   const AShare<T> y = prot.InputFxp(label_rank, {n}, label != nullptr ? &label_t : nullptr);
-  AShare<T> pred = PublicShare(prot, y, Filled<T>({n}, EncodeScalar(prot, params.base_score)));
+  AShare<T> pred = PublicShare(prot, y, Filled<T>({n}, prot.EncodeScalar(params.base_score)));
 
   const int log2n = n > 1 ? static_cast<int>(std::ceil(std::log2(static_cast<double>(n)))) : 0;
   const int shift = std::max(0, log2n - kShiftHeadroomBits);
   const double lambda_scaled =
       params.reg_lambda > 0 ? std::max(std::ldexp(params.reg_lambda, -shift), std::ldexp(1.0, -f))
                             : 0.0;
-  const T lambda_enc = EncodeScalar(prot, lambda_scaled);
-  const T one_enc = EncodeScalar(prot, 1.0);
-  const T gain_limit = EncodeScalar(prot, std::ldexp(1.0, Protocol<T>::kRingBits - 2 * f - 4));
+  const T lambda_enc = prot.EncodeScalar(lambda_scaled);
+  const T one_enc = prot.EncodeScalar(1.0);
+  const T gain_limit = prot.EncodeScalar(std::ldexp(1.0, Protocol<T>::kRingBits - 2 * f - 4));
   const int64_t depth = params.max_depth;
 
   Model<T> model;
@@ -603,7 +596,7 @@ Model<T> Train(Protocol<T>& prot, const OwnFeatures& own,
             mpc::Reciprocal(prot, prot.AddPublic(h_leaf, Filled<T>({2 * nodes}, lambda_enc)));
         const AShare<T> ratio_leaf = prot.MulFxp(g_leaf, r_leaf);
         weights =
-            prot.Trunc(prot.MulScalar(ratio_leaf, EncodeScalar(prot, -params.learning_rate)), f);
+            prot.Trunc(prot.MulScalar(ratio_leaf, prot.EncodeScalar(-params.learning_rate)), f);
         const AShare<T> leaves = Interleave(sel_left, sel_right);  // {2^depth, n}
         const AShare<T> delta =
             prot.MatMul(mpc::internal::ReshapeShare(weights, {1, 2 * nodes}), leaves);
@@ -671,7 +664,7 @@ AShare<T> Predict(Protocol<T>& prot, const Model<T>& model, const OwnFeatures& o
   std::vector<const AShare<T>*> parts;
   for (const auto& m : margins) parts.push_back(&m);
   AShare<T> margin = mpc::internal::ConcatShares(parts);
-  margin = prot.AddPublic(margin, Filled<T>({n}, EncodeScalar(prot, base_score)));
+  margin = prot.AddPublic(margin, Filled<T>({n}, prot.EncodeScalar(base_score)));
   if (objective == Objective::kLogistic) return mpc::Sigmoid(prot, margin, mpc::SigmoidMode::kSr);
   return margin;
 }

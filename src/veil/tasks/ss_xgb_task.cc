@@ -217,10 +217,7 @@ StatusOr<json> Run(PartyRun& run) {
                  {"training_params", cfg.params.ToJson()},
                  {"created_at", NowIso8601Utc()},
                  {"secure_mode", true},
-                 {"spu",
-                  {{"protocol", prot.name()},
-                   {"field", std::string(mpc::FieldTypeName(prot.field()))},
-                   {"fxp_fraction_bits", prot.fxp_fraction_bits()}}},
+                 {"spu", model_store::ModelSpu(prot)},
                  {"share_digests", share_digests},
                  {"tree_digests", tree_digests}};
     VEIL_RETURN_IF_ERROR(model_store::WriteMeta(ss_xgb::MetaPath(base), meta));

@@ -7,6 +7,7 @@
 
 #include "veil/mpc/device.h"
 #include "veil/mpc/shape_ops.h"
+#include "veil/mpc/share_ops.h"
 #include "veil/tasks/secure_stats.h"
 #include "veil/tasks/vertical.h"
 
@@ -46,16 +47,13 @@ template <mpc::RingElement T>
 mpc::Tensor<double> InverseDiagonal(mpc::Protocol<T>& prot, const mpc::AShare<T>& r,
                                     const Plan& plan) {
   const int64_t p = r.shape()[0];
-  auto encode = [&](double v) {
-    mpc::Tensor<double> t({1});
-    t[0] = v;
-    return prot.EncodePublic(t)[0];
-  };
-  const auto r_eps = prot.AddPublic(r, mpc::ScaledIdentity<T>(p, encode(plan.epsilon())));
-  const auto two = mpc::ScaledIdentity<T>(p, encode(2.0));
+  const auto r_eps =
+      prot.AddPublic(r, mpc::ScaledIdentity<T>(p, prot.EncodeScalar(plan.epsilon())));
+  const auto two = mpc::ScaledIdentity<T>(p, prot.EncodeScalar(2.0));
   // X₀ = I / (p + 1): a public matrix as a share (AddPublic onto a sharing of zero).
-  auto x = prot.AddPublic(prot.MulScalar(r, T(0)),
-                          mpc::ScaledIdentity<T>(p, encode(1.0 / static_cast<double>(p + 1))));
+  auto x = prot.AddPublic(
+      mpc::internal::ZeroShare(r, r.shape()),
+      mpc::ScaledIdentity<T>(p, prot.EncodeScalar(1.0 / static_cast<double>(p + 1))));
   for (int t = 0; t < plan.iterations; ++t) {
     const auto rx = prot.MatMulFxp(r_eps, x);
     x = prot.MatMulFxp(x, prot.AddPublic(prot.Neg(rx), two));
