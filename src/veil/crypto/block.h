@@ -20,6 +20,10 @@ struct alignas(16) Block {
   friend Block operator^(Block a, const Block& b) { return a ^= b; }
   friend Block operator&(const Block& a, const Block& b) { return {a.lo & b.lo, a.hi & b.hi}; }
   friend bool operator==(const Block& a, const Block& b) = default;
+  // A total order (high word first), for sorting and deduplication.
+  friend bool operator<(const Block& a, const Block& b) {
+    return a.hi != b.hi ? a.hi < b.hi : a.lo < b.lo;
+  }
   bool bit(int j) const { return ((j < 64 ? lo >> j : hi >> (j - 64)) & 1) != 0; }
 };
 static_assert(sizeof(Block) == 16);

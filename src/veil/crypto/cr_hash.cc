@@ -1,6 +1,7 @@
 #include "veil/crypto/cr_hash.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include <openssl/evp.h>
 
@@ -43,20 +44,18 @@ class EcbContext {
 
 }  // namespace
 
-void FixedKeyAes(const Block* in, Block* out, size_t n) {
-  if (n == 0) return;
-  EcbContext ctx;
-  for (size_t off = 0; off < n; off += kBatchBlocks) {
-    ctx.Encrypt(in + off, out + off, std::min(kBatchBlocks, n - off));
-  }
-}
-
 void AesEcb(const Block& key, const Block* in, Block* out, size_t n) {
   if (n == 0) return;
   EcbContext ctx(reinterpret_cast<const uint8_t*>(&key));
   for (size_t off = 0; off < n; off += kBatchBlocks) {
     ctx.Encrypt(in + off, out + off, std::min(kBatchBlocks, n - off));
   }
+}
+
+void FixedKeyAes(const Block* in, Block* out, size_t n) {
+  Block key;
+  std::memcpy(&key, kFixedAesKey.data(), sizeof key);
+  AesEcb(key, in, out, n);
 }
 
 void CcrHash(const Block* in, Block* out, size_t n) {

@@ -102,9 +102,7 @@ void DecodeImpl(const OkvsParams& p, const Block* P, const Block* keys, size_t c
 
 bool HasDuplicate(const Block* keys, size_t n) {
   std::vector<Block> sorted(keys, keys + n);
-  std::sort(sorted.begin(), sorted.end(), [](const Block& a, const Block& b) {
-    return a.hi != b.hi ? a.hi < b.hi : a.lo < b.lo;
-  });
+  std::sort(sorted.begin(), sorted.end());
   return std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end();
 }
 

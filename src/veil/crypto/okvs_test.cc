@@ -25,8 +25,6 @@ Okvs Make(const OkvsParams& p) {
   return std::move(okvs).value();
 }
 
-bool Less(const Block& a, const Block& b) { return a.hi != b.hi ? a.hi < b.hi : a.lo < b.lo; }
-
 class OkvsRoundTrip : public ::testing::TestWithParam<size_t> {};
 
 TEST_P(OkvsRoundTrip, DecodeReturnsEncodedValues) {
@@ -60,9 +58,8 @@ TEST(Okvs, NonKeysDecodeToRandomLookingValues) {
   ASSERT_TRUE(okvs.Encode(keys.data(), values.data(), n, 3, P.data()).ok());
   std::vector<Block> got(probes);
   okvs.Decode(P.data(), others.data(), probes, 3, got.data());
-  auto cmp = [](const Block& a, const Block& b) { return Less(a, b); };
-  std::set<Block, decltype(cmp)> encoded(values.begin(), values.end(), cmp);
-  std::set<Block, decltype(cmp)> seen(cmp);
+  std::set<Block> encoded(values.begin(), values.end());
+  std::set<Block> seen;
   uint64_t ones = 0;
   for (const Block& b : got) {
     EXPECT_EQ(encoded.count(b), 0u);
@@ -84,8 +81,7 @@ TEST(Okvs, EncodingOfRandomValuesLooksUniform) {
   std::vector<Block> P(m);
   ASSERT_TRUE(okvs.Encode(keys.data(), values.data(), n, 5, P.data()).ok());
   uint64_t ones = 0;
-  auto cmp = [](const Block& a, const Block& b) { return Less(a, b); };
-  std::set<Block, decltype(cmp)> distinct(P.begin(), P.end(), cmp);
+  std::set<Block> distinct(P.begin(), P.end());
   for (const Block& b : P) ones += std::popcount(b.lo) + std::popcount(b.hi);
   EXPECT_EQ(distinct.size(), m);
   const double bits = 128.0 * m;

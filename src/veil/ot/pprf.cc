@@ -159,11 +159,10 @@ void PprfSenderExpand(const Block* seeds, int64_t trees, int depth, Block* leave
         }
         level_sums[(i * depth + level) * 2] = sum[0];
         level_sums[(i * depth + level) * 2 + 1] = sum[1];
+        // The last level's two sums cover every leaf (depth ≥ 1).
+        tree_sums[i] = sum[0] ^ sum[1];
         cur = next;
       }
-      Block total;
-      for (size_t j = 0; j < width; ++j) total ^= tree_leaves[j];
-      tree_sums[i] = total;
     }
   });
 }

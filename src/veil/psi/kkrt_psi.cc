@@ -286,9 +286,7 @@ class KkrtRun {
     std::vector<Block> items(raw.size() / sizeof(Block));
     std::memcpy(static_cast<void*>(items.data()), raw.data(), items.size() * sizeof(Block));
     std::string().swap(raw);
-    std::sort(items.begin(), items.end(), [](const Block& a, const Block& c) {
-      return a.hi != c.hi ? a.hi < c.hi : a.lo < c.lo;
-    });
+    std::sort(items.begin(), items.end());
     items.erase(std::unique(items.begin(), items.end()), items.end());
     VEIL_ASSIGN_OR_RETURN(CuckooTable table, BuildCuckooTable(items, static_cast<uint64_t>(b)));
     const int64_t bins = table.bins();
