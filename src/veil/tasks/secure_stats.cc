@@ -79,8 +79,9 @@ StatusOr<json> StandardizeOwn(const std::string& path, const std::vector<std::st
 
 StatusOr<data::ColumnTable> ReadCompleteColumns(const std::string& path,
                                                 const std::vector<std::string>& names,
-                                                const std::string& purpose) {
+                                                const std::string& purpose, bool allow_no_rows) {
   VEIL_ASSIGN_OR_RETURN(data::ColumnTable table, data::ReadColumns(path, names, false));
+  if (allow_no_rows && table.rows == 0) return table;
   for (const auto& col : table.columns) {
     VEIL_RETURN_IF_ERROR(vertical::RequireFiniteNumbers(table, col));
     if (col.missing == 0) continue;

@@ -78,9 +78,12 @@ StatusOr<Standardized> Standardize(PartyRun& run, const Config& cfg, const std::
 // Reads `names` of the own file as complete, finite numeric columns (the input check of every
 // SPU task): ParameterError non_numeric_value / all_missing_column / non_finite_value /
 // missing_value (file, column, first line; `purpose` says why, e.g. "the correlation").
+// With allow_no_rows, a file with a header and no data rows is returned unchecked (predicting on
+// an empty file is valid; fitting on one is not).
 StatusOr<data::ColumnTable> ReadCompleteColumns(const std::string& path,
                                                 const std::vector<std::string>& names,
-                                                const std::string& purpose);
+                                                const std::string& purpose,
+                                                bool allow_no_rows = false);
 
 // Step 3: R = Zᵀ·Z, secret-shared, block order.
 template <mpc::RingElement T>

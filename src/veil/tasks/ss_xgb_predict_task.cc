@@ -232,21 +232,12 @@ StatusOr<json> Run(PartyRun& run) {
 }  // namespace
 
 TaskType SsXgbPredictTaskType() {
-  TaskType t;
-  t.name = kName;
-  t.validate = [](const json& cfg, const TaskEnv& env, Problems& problems) {
-    ReadConfig(cfg, env.parties, problems);
-  };
   // model_path names no file of its own (the files are <model_path>.meta.json, …), so it is
-  // not checked for existence here: the loader reports model_file_missing.
-  t.path_fields = {
-      {"model_path", true, true}, {"predict_data", true, false}, {"output_path", true, true}};
-  t.peer_config = [](const json& cfg) {
-    return vertical::PeerConfigWithoutPaths(cfg, {"model_path", "predict_data", "output_path"});
-  };
-  t.run = Run;
-  t.needs_spu = true;
-  return t;
+  // declared an output: not checked for existence here; the loader reports model_file_missing.
+  return vertical::ConfiguredTaskType(
+      kName, ReadConfig,
+      {{"model_path", true, true}, {"predict_data", true, false}, {"output_path", true, true}}, Run,
+      /*needs_spu=*/true);
 }
 
 }  // namespace veil::tasks

@@ -14,6 +14,7 @@
 #include "veil/mpc/device.h"
 #include "veil/tasks/model_store.h"
 #include "veil/tasks/model_task.h"
+#include "veil/tasks/secure_stats.h"
 #include "veil/tasks/vertical.h"
 
 namespace veil::tasks {
@@ -24,20 +25,12 @@ using nlohmann::json;
 
 StatusOr<OwnFeatures> ReadOwnFeatures(const std::string& path,
                                       const std::vector<std::string>& names) {
-  VEIL_ASSIGN_OR_RETURN(data::ColumnTable table, data::ReadColumns(path, names, false));
+  VEIL_ASSIGN_OR_RETURN(data::ColumnTable table,
+                        secure_stats::ReadCompleteColumns(path, names, "SS-XGB",
+                                                          /*allow_no_rows=*/true));
   OwnFeatures out;
   out.rows = table.rows;
   for (auto& col : table.columns) {
-    if (table.rows > 0) VEIL_RETURN_IF_ERROR(vertical::RequireFiniteNumbers(table, col));
-    if (col.missing > 0) {
-      const auto it = std::find_if(col.values.begin(), col.values.end(),
-                                   [](double v) { return std::isnan(v); });
-      return ParameterError(
-          "missing_value",
-          fmt::format("{}: column '{}' has {} missing cell(s), the first on line {}; SS-XGB needs "
-                      "complete columns (run fillna first)",
-                      path, col.name, col.missing, (it - col.values.begin()) + 2));
-    }
     out.names.push_back(col.name);
     out.columns.push_back(std::move(col.values));
   }
@@ -136,18 +129,11 @@ StatusOr<json> Run(PartyRun& run) {
     }
     return json{{"rows", own.rows}, {"columns", counts}};
   }();
-  VEIL_ASSIGN_OR_RETURN(std::vector<json> facts_all,
-                        vertical::AllGatherJson(ctx, "ss_xgb/rows", facts));
-  const int64_t rows = facts_all[0]["rows"].get<int64_t>();
+  std::vector<json> facts_all;
+  VEIL_ASSIGN_OR_RETURN(const int64_t rows,
+                        vertical::AgreeRowCounts(ctx, "ss_xgb/rows", facts, &facts_all));
   std::vector<std::vector<int64_t>> columns_by_rank;
   for (size_t r = 0; r < facts_all.size(); ++r) {
-    if (facts_all[r]["rows"].get<int64_t>() != rows) {
-      return ParameterError(
-          "row_count_mismatch",
-          fmt::format("party '{}' has {} rows but party '{}' has {}; vertically partitioned "
-                      "inputs must be row-aligned",
-                      parties[0], rows, parties[r], facts_all[r]["rows"].get<int64_t>()));
-    }
     columns_by_rank.push_back(facts_all[r]["columns"].get<std::vector<int64_t>>());
   }
   if (rows < 2) {
@@ -238,18 +224,9 @@ StatusOr<json> Run(PartyRun& run) {
 }  // namespace
 
 TaskType SsXgbTaskType() {
-  TaskType t;
-  t.name = kName;
-  t.validate = [](const json& cfg, const TaskEnv& env, Problems& problems) {
-    ReadConfig(cfg, env.parties, problems);
-  };
-  t.path_fields = {{"train_data", true, false}, {"model_output", true, true}};
-  t.peer_config = [](const json& cfg) {
-    return vertical::PeerConfigWithoutPaths(cfg, {"train_data", "model_output"});
-  };
-  t.run = Run;
-  t.needs_spu = true;
-  return t;
+  return vertical::ConfiguredTaskType(kName, ReadConfig,
+                                      {{"train_data", true, false}, {"model_output", true, true}},
+                                      Run, /*needs_spu=*/true);
 }
 
 }  // namespace veil::tasks
