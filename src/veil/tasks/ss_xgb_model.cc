@@ -85,42 +85,6 @@ Tensor<T> BroadcastMinus(const Tensor<T>& v, const Tensor<T>& t) {
   return out;
 }
 
-// `times` copies of the vector v as the rows of a matrix.
-template <typename T>
-Tensor<T> RepeatRows(const Tensor<T>& v, int64_t times) {
-  const int64_t n = v.numel();
-  Tensor<T> out = Tensor<T>::Uninitialized({times, n});
-  for (int64_t i = 0; i < times; ++i) std::copy(v.data(), v.data() + n, out.data() + i * n);
-  return out;
-}
-
-template <typename T>
-Tensor<T> ConcatCols(const std::vector<const Tensor<T>*>& parts) {
-  const int64_t rows = parts.front()->rows();
-  int64_t width = 0;
-  for (const auto* p : parts) width += p->cols();
-  Tensor<T> out = Tensor<T>::Uninitialized({rows, width});
-  for (int64_t r = 0; r < rows; ++r) {
-    T* dst = out.data() + r * width;
-    for (const auto* p : parts) {
-      dst = std::copy(p->data() + r * p->cols(), p->data() + (r + 1) * p->cols(), dst);
-    }
-  }
-  return out;
-}
-
-template <mpc::RingElement T>
-AShare<T> ConcatColShares(const std::vector<AShare<T>>& parts) {
-  std::vector<const Tensor<T>*> own, next;
-  for (const auto& p : parts) {
-    own.push_back(&p.own);
-    next.push_back(&p.next);
-  }
-  AShare<T> out{ConcatCols(own), {}};
-  if (!parts.front().next.empty()) out.next = ConcatCols(next);
-  return out;
-}
-
 // Rows of a and b interleaved: a0, b0, a1, b1, …
 template <typename T>
 Tensor<T> Interleave(const Tensor<T>& a, const Tensor<T>& b) {
@@ -145,18 +109,12 @@ AShare<T> PublicShare(const Protocol<T>& prot, const AShare<T>& like, const Tens
   return prot.AddPublic(ZeroShare(like, value.shape()), value);
 }
 
-template <mpc::RingElement T>
-Tensor<T> Filled(const Shape& shape, T v) {
-  return mpc::internal::Filled(shape, v);
-}
-
 // Public layout of the bucket columns: global column c belongs to feature feature_of[c] of rank
 // rank_of[c], bucket bucket_of[c] of that feature.
 struct Layout {
   std::vector<size_t> rank_of;
   std::vector<int64_t> local_feature_of;  // index among the owner's features
   std::vector<int64_t> bucket_of;
-  std::vector<int64_t> global_feature_of;
   // Per global feature: its first column and column count.
   std::vector<int64_t> first_col, num_cols;
   std::vector<int64_t> cols_of_rank;  // total per rank
@@ -174,7 +132,6 @@ Layout MakeLayout(const std::vector<std::vector<int64_t>>& columns_by_rank) {
         l.rank_of.push_back(r);
         l.local_feature_of.push_back(static_cast<int64_t>(f));
         l.bucket_of.push_back(b);
-        l.global_feature_of.push_back(static_cast<int64_t>(l.first_col.size()) - 1);
       }
       l.total += columns_by_rank[r][f];
       sum += columns_by_rank[r][f];
@@ -364,13 +321,14 @@ Model<T> Train(Protocol<T>& prot, const OwnFeatures& own,
       }
       parts.push_back(prot.Input(r, {rows, width}, r == rank ? &mine : nullptr));
     }
-    map_chunks.push_back(prot.PrepareMatMul(ConcatColShares(parts)));
+    map_chunks.push_back(prot.PrepareMatMul(mpc::ConcatColumns(parts)));
   }
 
   Tensor<double> label_t;
   if (label != nullptr) label_t = Tensor<double>({n}, *label);
   const AShare<T> y = prot.InputFxp(label_rank, {n}, label != nullptr ? &label_t : nullptr);
-  AShare<T> pred = PublicShare(prot, y, Filled<T>({n}, prot.EncodeScalar(params.base_score)));
+  AShare<T> pred =
+      PublicShare(prot, y, mpc::internal::Filled<T>({n}, prot.EncodeScalar(params.base_score)));
 
   const int log2n = n > 1 ? static_cast<int>(std::ceil(std::log2(static_cast<double>(n)))) : 0;
   const int shift = std::max(0, log2n - kShiftHeadroomBits);
@@ -421,10 +379,10 @@ Model<T> Train(Protocol<T>& prot, const OwnFeatures& own,
     if (params.objective == Objective::kLogistic) {
       const AShare<T> p = mpc::Sigmoid(prot, pred, mpc::SigmoidMode::kSr);
       g = prot.Sub(p, y);
-      h = prot.MulFxp(p, prot.AddPublic(prot.Neg(p), Filled<T>({n}, one_enc)));
+      h = prot.MulFxp(p, prot.AddPublic(prot.Neg(p), mpc::internal::Filled<T>({n}, one_enc)));
     } else {
       g = prot.Sub(pred, y);
-      h = PublicShare(prot, y, Filled<T>({n}, one_enc));
+      h = PublicShare(prot, y, mpc::internal::Filled<T>({n}, one_enc));
     }
 
     PartyTree tree;
@@ -444,9 +402,8 @@ Model<T> Train(Protocol<T>& prot, const OwnFeatures& own,
       const int64_t k = static_cast<int64_t>(left_rows.size());
       const AShare<T> s_left =
           MapShare(sel, [&](const Tensor<T>& x) { return GatherRows(x, left_rows); });
-      const AShare<T> gh_rows = mpc::ConcatRows(std::vector<AShare<T>>{
-          MapShare(g, [&](const Tensor<T>& x) { return RepeatRows(x, k); }),
-          MapShare(h, [&](const Tensor<T>& x) { return RepeatRows(x, k); })});
+      const AShare<T> gh_rows =
+          mpc::ConcatRows(std::vector<AShare<T>>{mpc::TileRows(g, k), mpc::TileRows(h, k)});
       const AShare<T> weighted =
           prot.Mul(gh_rows, mpc::ConcatRows(std::vector<AShare<T>>{s_left, s_left}));
       // Histograms over every bucket column; those of unselected features are dropped after.
@@ -463,11 +420,8 @@ Model<T> Train(Protocol<T>& prot, const OwnFeatures& own,
         hist = MapShare(hist, [&](const Tensor<T>& x) { return GatherCols(x, cols); });
       }
       if (shift > 0) hist = prot.Trunc(hist, shift);
-      std::vector<int64_t> top(k), bottom(k);
-      std::iota(top.begin(), top.end(), 0);
-      std::iota(bottom.begin(), bottom.end(), k);
-      AShare<T> gl = MapShare(hist, [&](const Tensor<T>& x) { return GatherRows(x, top); });
-      AShare<T> hl = MapShare(hist, [&](const Tensor<T>& x) { return GatherRows(x, bottom); });
+      AShare<T> gl = mpc::SliceRows(hist, 0, k);
+      AShare<T> hl = mpc::SliceRows(hist, k, 2 * k);
       if (level > 0) {  // right sibling = parent − left
         gl = Interleave(gl, prot.Sub(parent_g, gl));
         hl = Interleave(hl, prot.Sub(parent_h, hl));
@@ -486,28 +440,23 @@ Model<T> Train(Protocol<T>& prot, const OwnFeatures& own,
       const AShare<T> hr = minus(h_tot, hl);
 
       // Gains.
-      const Tensor<T> lam = Filled<T>({2 * nodes, width}, lambda_enc);
+      const Tensor<T> lam = mpc::internal::Filled<T>({2 * nodes, width}, lambda_enc);
       const AShare<T> recip = mpc::Reciprocal(
           prot, prot.AddPublic(mpc::ConcatRows(std::vector<AShare<T>>{hl, hr}), lam));
-      std::vector<int64_t> first(nodes), second(nodes);
-      std::iota(first.begin(), first.end(), 0);
-      std::iota(second.begin(), second.end(), nodes);
-      const AShare<T> rl =
-          MapShare(recip, [&](const Tensor<T>& x) { return GatherRows(x, first); });
-      const AShare<T> rr =
-          MapShare(recip, [&](const Tensor<T>& x) { return GatherRows(x, second); });
+      const AShare<T> rl = mpc::SliceRows(recip, 0, nodes);
+      const AShare<T> rr = mpc::SliceRows(recip, nodes, 2 * nodes);
       const auto ratio = mpc::internal::MulMany<T>(prot, {{&gl, &rl}, {&gr, &rr}}, true);
       const auto terms =
           mpc::internal::MulMany<T>(prot, {{&gl, &ratio[0]}, {&gr, &ratio[1]}}, true);
       AShare<T> gain = prot.Add(terms[0], terms[1]);
       // A failed probabilistic truncation shows as a huge value: drop it from the arg max.
-      const AShare<T> limit = PublicShare(prot, y, Filled<T>(gain.shape(), gain_limit));
+      const AShare<T> limit =
+          PublicShare(prot, y, mpc::internal::Filled<T>(gain.shape(), gain_limit));
       const AShare<T> wrapped = prot.Less(limit, gain);
       gain = prot.Sub(gain, prot.Mul(wrapped, gain));
       const mpc::ArgmaxResult<T> best = mpc::Argmax(prot, gain, 1);
 
       // 5. Owners to everyone, bucket index to its owner only.
-      AShare<T> by_rank = ZeroShare(y, {nodes, static_cast<int64_t>(world)});
       auto sum_by_rank = [&](const Tensor<T>& oh) {
         Tensor<T> out({nodes, static_cast<int64_t>(world)});
         for (int64_t j = 0; j < nodes; ++j) {
@@ -515,7 +464,7 @@ Model<T> Train(Protocol<T>& prot, const OwnFeatures& own,
         }
         return out;
       };
-      by_rank = MapShare(best.onehot, sum_by_rank);
+      const AShare<T> by_rank = MapShare(best.onehot, sum_by_rank);
       const Tensor<T> owners = prot.Open(by_rank);
       std::vector<size_t> node_owner(nodes);
       std::vector<std::vector<int64_t>> owned(world);
@@ -592,8 +541,8 @@ Model<T> Train(Protocol<T>& prot, const OwnFeatures& own,
             Interleave(as_col(g_left), as_col(prot.Sub(g_tot, g_left))), {2 * nodes});
         const AShare<T> h_leaf = mpc::internal::ReshapeShare(
             Interleave(as_col(h_left), as_col(prot.Sub(h_tot, h_left))), {2 * nodes});
-        const AShare<T> r_leaf =
-            mpc::Reciprocal(prot, prot.AddPublic(h_leaf, Filled<T>({2 * nodes}, lambda_enc)));
+        const AShare<T> r_leaf = mpc::Reciprocal(
+            prot, prot.AddPublic(h_leaf, mpc::internal::Filled<T>({2 * nodes}, lambda_enc)));
         const AShare<T> ratio_leaf = prot.MulFxp(g_leaf, r_leaf);
         weights =
             prot.Trunc(prot.MulScalar(ratio_leaf, prot.EncodeScalar(-params.learning_rate)), f);
@@ -664,7 +613,7 @@ AShare<T> Predict(Protocol<T>& prot, const Model<T>& model, const OwnFeatures& o
   std::vector<const AShare<T>*> parts;
   for (const auto& m : margins) parts.push_back(&m);
   AShare<T> margin = mpc::internal::ConcatShares(parts);
-  margin = prot.AddPublic(margin, Filled<T>({n}, prot.EncodeScalar(base_score)));
+  margin = prot.AddPublic(margin, mpc::internal::Filled<T>({n}, prot.EncodeScalar(base_score)));
   if (objective == Objective::kLogistic) return mpc::Sigmoid(prot, margin, mpc::SigmoidMode::kSr);
   return margin;
 }
