@@ -6,6 +6,7 @@
 #include "veil/base/exception.h"
 #include "veil/base/parallel.h"
 #include "veil/crypto/cr_hash.h"
+#include "veil/mpc/shape_ops.h"
 #include "veil/mpc/wire.h"
 
 namespace veil::mpc {
@@ -51,15 +52,6 @@ inline T LoadVector(const Block* base, int64_t c) {
 }
 
 inline bool BitAt(const Words& w, int64_t j) { return (w[j >> 6] >> (j & 63)) & 1; }
-
-template <RingElement T>
-Tensor<T> Transposed(const Tensor<T>& m, int64_t rows, int64_t cols) {
-  Tensor<T> t = Tensor<T>::Uninitialized({cols, rows});
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t c = 0; c < cols; ++c) t[c * rows + r] = m[r * cols + c];
-  }
-  return t;
-}
 
 template <RingElement T>
 Tensor<T> RandomTensor(Prg& prg, const Shape& shape) {
@@ -206,10 +198,10 @@ typename OtBeaver<T>::Triple OtBeaver<T>::Dot(int64_t m, int64_t k, int64_t n) {
   if (n < m) {
     // Fewer OTs with B's entries as choices: Cᵀ = Bᵀ·Aᵀ, receiver rows = Bᵀ (n x k), sender
     // vectors = rows of Aᵀ (k x m).
-    const Tensor<T> bt = Transposed(t.b, k, n), at = Transposed(t.a, m, k);
+    const Tensor<T> bt = Transpose(t.b), at = Transpose(t.a);
     Tensor<T> zt({n, m});
     Cross(CrossDims{n, k, m, kBits, false}, ElementsToWords(bt), at.data(), zt.data(), zt.data());
-    t.c = Transposed(zt, n, m);
+    t.c = Transpose(zt);
   } else {
     Cross(CrossDims{m, k, n, kBits, false}, ElementsToWords(t.a), t.b.data(), t.c.data(),
           t.c.data());

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "veil/base/exception.h"
+#include "veil/mpc/shape_ops.h"
 #include "veil/mpc/share_ops.h"
 
 namespace veil::mpc {
@@ -39,20 +40,11 @@ Layout MakeLayout(const Shape& shape, int axis) {
   return l;
 }
 
-template <RingElement T>
-Tensor<T> Transposed(const Tensor<T>& t, int64_t rows, int64_t cols) {
-  Tensor<T> out = Tensor<T>::Uninitialized({cols, rows});
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t c = 0; c < cols; ++c) out[c * rows + r] = t[r * cols + c];
-  }
-  return out;
-}
-
 // x as a {lines, len} matrix share.
 template <RingElement T>
 AShare<T> ToLines(const AShare<T>& x, const Layout& l) {
   return MapShare(x, [&](const Tensor<T>& t) {
-    return l.transpose ? Transposed(t, l.len, l.lines) : t.Reshaped({l.lines, l.len});
+    return l.transpose ? Transpose(t) : t.Reshaped({l.lines, l.len});
   });
 }
 
@@ -67,20 +59,6 @@ AShare<T> Columns(const AShare<T>& x, int64_t rows, int64_t cols, int64_t first,
     }
     return out;
   });
-}
-
-// [a | b] of {rows, ca} and {rows, cb} matrix shares.
-template <RingElement T>
-AShare<T> HConcat(const AShare<T>& a, const AShare<T>& b, int64_t rows, int64_t ca, int64_t cb) {
-  auto cat = [&](const Tensor<T>& ta, const Tensor<T>& tb) {
-    Tensor<T> out = Tensor<T>::Uninitialized({rows, ca + cb});
-    for (int64_t r = 0; r < rows; ++r) {
-      std::copy(ta.data() + r * ca, ta.data() + (r + 1) * ca, out.data() + r * (ca + cb));
-      std::copy(tb.data() + r * cb, tb.data() + (r + 1) * cb, out.data() + r * (ca + cb) + ca);
-    }
-    return out;
-  };
-  return AShare<T>{cat(a.own, b.own), a.next.empty() ? Tensor<T>() : cat(a.next, b.next)};
 }
 
 template <RingElement T>
@@ -101,7 +79,9 @@ Tournament<T> RunTournament(Protocol<T>& prot, AShare<T> cur, int64_t lines, int
     const AShare<T> b = Columns(cur, lines, c, 1, 2, pairs);
     AShare<T> right = prot.Less(a, b);  // a < b: the right one wins; ties keep the left
     AShare<T> win = prot.Add(a, prot.Mul(right, prot.Sub(b, a)));
-    if (c % 2 == 1) win = HConcat(win, Columns(cur, lines, c, c - 1, 1, 1), lines, pairs, 1);
+    if (c % 2 == 1) {
+      win = ConcatColumns(std::vector<AShare<T>>{win, Columns(cur, lines, c, c - 1, 1, 1)});
+    }
     t.levels.emplace_back(std::move(right), c);
     cur = std::move(win);
     c = pairs + c % 2;
@@ -178,7 +158,7 @@ ArgmaxResult<T> Argmax(Protocol<T>& prot, const AShare<T>& x, int axis) {
     return idx;
   });
   out.onehot = MapShare(flags, [&](const Tensor<T>& f) {
-    return l.transpose ? Transposed(f, l.lines, l.len) : f.Reshaped(x.shape());
+    return l.transpose ? Transpose(f.Reshaped({l.lines, l.len})) : f.Reshaped(x.shape());
   });
   return out;
 }
