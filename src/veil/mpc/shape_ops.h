@@ -10,6 +10,7 @@
 #include "veil/base/exception.h"
 #include "veil/mpc/protocol.h"
 #include "veil/mpc/ring.h"
+#include "veil/mpc/share_ops.h"
 
 namespace veil::mpc {
 
@@ -112,9 +113,7 @@ Tensor<T> TileRows(const Tensor<T>& row, int64_t rows) {
 
 template <RingElement T>
 AShare<T> Transpose(const AShare<T>& x) {
-  AShare<T> out{Transpose(x.own), {}};
-  if (!x.next.empty()) out.next = Transpose(x.next);
-  return out;
+  return internal::MapShare(x, [](const Tensor<T>& t) { return Transpose(t); });
 }
 
 template <RingElement T>
@@ -131,9 +130,7 @@ AShare<T> ConcatRows(const std::vector<AShare<T>>& parts) {
 
 template <RingElement T>
 AShare<T> Diagonal(const AShare<T>& x) {
-  AShare<T> out{Diagonal(x.own), {}};
-  if (!x.next.empty()) out.next = Diagonal(x.next);
-  return out;
+  return internal::MapShare(x, [](const Tensor<T>& t) { return Diagonal(t); });
 }
 
 template <RingElement T>
@@ -150,16 +147,12 @@ AShare<T> ConcatColumns(const std::vector<AShare<T>>& parts) {
 
 template <RingElement T>
 AShare<T> SliceRows(const AShare<T>& x, int64_t begin, int64_t end) {
-  AShare<T> out{SliceRows(x.own, begin, end), {}};
-  if (!x.next.empty()) out.next = SliceRows(x.next, begin, end);
-  return out;
+  return internal::MapShare(x, [&](const Tensor<T>& t) { return SliceRows(t, begin, end); });
 }
 
 template <RingElement T>
 AShare<T> TileRows(const AShare<T>& row, int64_t rows) {
-  AShare<T> out{TileRows(row.own, rows), {}};
-  if (!row.next.empty()) out.next = TileRows(row.next, rows);
-  return out;
+  return internal::MapShare(row, [&](const Tensor<T>& t) { return TileRows(t, rows); });
 }
 
 }  // namespace veil::mpc
