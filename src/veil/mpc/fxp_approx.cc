@@ -70,13 +70,6 @@ BShare ShiftRightBits(const BShare& x, int s) {
   return MapBits<T>(x, [s](T v) { return T(v >> s); });
 }
 
-BShare BXor(const BShare& a, const BShare& b) {
-  BShare out = a;
-  XorInPlace(&out.own, b.own);
-  XorInPlace(&out.next, b.next);
-  return out;
-}
-
 BShare BConcat(const BShare& a, const BShare& b) {
   return BShare{a.nbits + b.nbits, Concat(a.own, b.own),
                 a.next.empty() ? Words() : Concat(a.next, b.next)};
@@ -92,7 +85,7 @@ void BSplit(const BShare& x, int64_t nbits, BShare* lo, BShare* hi) {
 // OR of shared bits: a ^ b ^ (a & b).
 template <RingElement T>
 BShare BOr(Protocol<T>& prot, const BShare& a, const BShare& b) {
-  return BXor(BXor(a, b), prot.And(a, b));
+  return prot.Xor(prot.Xor(a, b), prot.And(a, b));
 }
 
 // Bit positions pos[r] of every element e of a string of n k-bit elements, regrouped row-major:
@@ -334,37 +327,13 @@ constexpr std::array<std::pair<SigmoidMode, const char*>, 7> kSigmoidNames = {{
 template <RingElement T>
 BShare BitDecompose(Protocol<T>& prot, const AShare<T>& x) {
   constexpr int k = RingTraits<T>::kBits;
-  std::vector<BShare> ops = prot.BitOperands(x);
+  const std::vector<BShare> ops = prot.CarrySaveReduce(prot.BitOperands(x));
   VEIL_ENFORCE(!ops.empty(), InternalError, "bad_operands", "no bit operands");
   const int64_t nbits = ops[0].nbits;
-  // Carry-save adders: three operands to two, all adders of a level in one AND round.
-  while (ops.size() > 2) {
-    const size_t groups = ops.size() / 3;
-    BShare lhs{0, {}, {}}, rhs{0, {}, {}};
-    for (size_t g = 0; g < groups; ++g) {
-      const BShare& c = ops[3 * g + 2];
-      lhs = g == 0 ? BXor(ops[3 * g], c) : BConcat(lhs, BXor(ops[3 * g], c));
-      rhs = g == 0 ? BXor(ops[3 * g + 1], c) : BConcat(rhs, BXor(ops[3 * g + 1], c));
-    }
-    const BShare prod = prot.And(lhs, rhs);
-    const int64_t words = WordsForBits(nbits);
-    std::vector<BShare> reduced;
-    for (size_t g = 0; g < groups; ++g) {
-      const BShare& a = ops[3 * g];
-      const BShare& b = ops[3 * g + 1];
-      const BShare& c = ops[3 * g + 2];
-      const BShare maj{nbits, Slice(prod.own, g * words, words),
-                       prod.next.empty() ? Words() : Slice(prod.next, g * words, words)};
-      reduced.push_back(BXor(BXor(a, b), c));
-      reduced.push_back(ShiftLeftBits<T>(BXor(maj, c), 1));
-    }
-    for (size_t i = 3 * groups; i < ops.size(); ++i) reduced.push_back(std::move(ops[i]));
-    ops = std::move(reduced);
-  }
   if (ops.size() == 1) return ops[0];
   const BShare& a = ops[0];
   const BShare& b = ops[1];
-  const BShare p = BXor(a, b);
+  const BShare p = prot.Xor(a, b);
   // Kogge-Stone: after the level of distance s, (g, pp) at bit i describe bits (i − 2s, i].
   BShare g = prot.And(a, b);
   BShare pp = p;
@@ -374,14 +343,14 @@ BShare BitDecompose(Protocol<T>& prot, const AShare<T>& x) {
       const BShare prod = prot.And(BConcat(pp, pp), BConcat(gs, ShiftLeftBits<T>(pp, s)));
       BShare g_term, p_next;
       BSplit(prod, nbits, &g_term, &p_next);
-      g = BXor(g, g_term);
+      g = prot.Xor(g, g_term);
       pp = std::move(p_next);
     } else {
-      g = BXor(g, prot.And(pp, gs));
+      g = prot.Xor(g, prot.And(pp, gs));
     }
   }
   // Bit i of the sum: a_i ^ b_i ^ carry into i (the group generate of bits [0, i − 1]).
-  return BXor(p, ShiftLeftBits<T>(g, 1));
+  return prot.Xor(p, ShiftLeftBits<T>(g, 1));
 }
 
 template <RingElement T>
@@ -424,12 +393,12 @@ Normalized<T> Normalize(Protocol<T>& prot, const AShare<T>& x, bool is_signed) {
   }
   // Prefix OR from the top: bit i of y becomes OR of bits ≥ i.
   for (int s = 1; s < k; s *= 2) y = BOr(prot, y, ShiftRightBits<T>(y, s));
-  BShare onehot_bits = BXor(y, ShiftRightBits<T>(y, 1));
+  BShare onehot_bits = prot.Xor(y, ShiftRightBits<T>(y, 1));
   if (is_signed) {
     // Bit k−1 of the one-hot is 0 (the top bit of y is); put the sign bit there instead.
     constexpr T kTop = T(1) << (k - 1);
-    onehot_bits = BXor(MapBits<T>(onehot_bits, [](T v) { return T(v & ~kTop); }),
-                       MapBits<T>(bits, [](T v) { return T(v & kTop); }));
+    onehot_bits = prot.Xor(MapBits<T>(onehot_bits, [](T v) { return T(v & ~kTop); }),
+                           MapBits<T>(bits, [](T v) { return T(v & kTop); }));
   }
   const BShare gathered{
       n * static_cast<int64_t>(rows.size()), GatherBitRows(onehot_bits.own, n, k, rows),

@@ -295,12 +295,9 @@ BShare Protocol<T>::Xor(const BShare& x, const BShare& y) const {
 
 // ---- Protocol: comparison family ----
 template <RingElement T>
-BShare Protocol<T>::MsbBits(const Share& x) {
+std::vector<BShare> Protocol<T>::CarrySaveReduce(std::vector<BShare> ops) {
   constexpr int k = kRingBits;
-  const int64_t n = x.numel();
-  std::vector<BShare> ops = BitOperands(x);
-  // Carry-save adders, three operands to two per adder, all adders of a level in one AND round:
-  // s = a ^ b ^ c, carry = maj(a, b, c) << 1 with maj = ((a ^ c) & (b ^ c)) ^ c.
+  // maj(a, b, c) = ((a ^ c) & (b ^ c)) ^ c.
   while (ops.size() > 2) {
     const size_t groups = ops.size() / 3;
     BShare lhs{0, {}, {}}, rhs{0, {}, {}};
@@ -324,6 +321,14 @@ BShare Protocol<T>::MsbBits(const Share& x) {
     for (size_t i = 3 * groups; i < ops.size(); ++i) reduced.push_back(std::move(ops[i]));
     ops = std::move(reduced);
   }
+  return ops;
+}
+
+template <RingElement T>
+BShare Protocol<T>::MsbBits(const Share& x) {
+  constexpr int k = kRingBits;
+  const int64_t n = x.numel();
+  std::vector<BShare> ops = CarrySaveReduce(BitOperands(x));
   VEIL_ENFORCE(ops.size() == 2, InternalError, "bad_operands", "msb needs two operands");
   BShare a = std::move(ops[0]), b = std::move(ops[1]);
   // msb(a + b) = a_{k-1} ^ b_{k-1} ^ carry into bit k-1. After shifting both operands left by

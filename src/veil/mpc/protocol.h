@@ -203,6 +203,11 @@ class Protocol {
   // into bit k-1 comes from a log2(k)-level generate/propagate reduction tree (each level halves
   // the bits and costs one AND round), for log2(k) + 1 AND rounds in total with two operands.
   BShare MsbBits(const Share& x);
+  // Carry-save adders (three k-bit operands to two per adder, s = a ^ b ^ c and
+  // carry = maj(a, b, c) << 1, every adder of a level in one AND round) until at most two
+  // operands remain; their sum mod 2^k is that of `ops`. The first step of MsbBits and of a full
+  // bit decomposition (fxp_approx.h).
+  std::vector<BShare> CarrySaveReduce(std::vector<BShare> ops);
   // Msb as an arithmetic 0/1 share.
   Share Msb(const Share& x);
   // 1 if x < y else 0 (exact when y - x does not wrap).
