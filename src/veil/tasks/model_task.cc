@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "veil/data/columns.h"
 #include "veil/tasks/vertical.h"
 
 namespace veil::tasks::model_task {
@@ -39,6 +40,20 @@ void ReadPredictFields(ConfigReader& r, const std::vector<std::string>& parties,
     problems.Add(r.PathOf("output_path"), "missing_receiver",
                  "output_path has no path for the receiver '" + *c->receiver + "'");
   }
+}
+
+Status WritePredictions(link::Context& ctx, size_t receiver_rank, const std::string& tag,
+                        const std::string& path, const double* scores, int64_t count) {
+  StatusOr<nlohmann::json> outcome = nlohmann::json::object();
+  if (ctx.rank() == receiver_rank) {
+    std::string text = "probability,prediction\n";
+    for (int64_t i = 0; i < count; ++i) {
+      text += data::FormatDouble(scores[i]);
+      text += scores[i] >= 0.5 ? ",1\n" : ",0\n";
+    }
+    if (Status w = vertical::WriteFileAtomically(path, text); !w.ok()) outcome = w;
+  }
+  return vertical::ShareOutcome(ctx, receiver_rank, tag, outcome).status();
 }
 
 }  // namespace veil::tasks::model_task

@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "veil/base/config_reader.h"
+#include "veil/base/status.h"
+#include "veil/link/context.h"
 
 namespace veil::tasks::model_task {
 
@@ -35,5 +37,11 @@ struct PredictFields {
 };
 void ReadPredictFields(ConfigReader& r, const std::vector<std::string>& parties,
                        PredictFields* out);
+
+// The receiver's prediction CSV (columns probability — the score — and prediction = 1 if
+// score ≥ 0.5 else 0; one row per input row), written atomically by the receiver only (`scores`
+// non-null exactly there); every party returns the receiver's outcome.
+Status WritePredictions(link::Context& ctx, size_t receiver_rank, const std::string& tag,
+                        const std::string& path, const double* scores, int64_t count);
 
 }  // namespace veil::tasks::model_task

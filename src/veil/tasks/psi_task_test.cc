@@ -78,7 +78,9 @@ class PsiTaskTest : public ::testing::Test {
       while (*(*r)->NextBatch(100, &b)) {
         for (size_t i = 0; i < b.num_rows(); ++i) {
           std::string v(b.row(i)[row_col]);
-          if (!v.empty()) EXPECT_EQ(b.row(i)[note_col], "say \"hi\", " + parties[p]);
+          if (!v.empty()) {
+            EXPECT_EQ(b.row(i)[note_col], "say \"hi\", " + parties[p]);
+          }
           cols[p].push_back(std::to_string(p) + ":" + (v.empty() ? "-1" : v));
         }
       }
@@ -123,7 +125,7 @@ struct Case {
   size_t parties;
   size_t receiver;
   size_t key_cols;
-  std::string protocol;
+  std::string protocol = {};
 };
 
 // The plaintext-join suite, run for each protocol (KKRT: the two-party cases).
@@ -167,7 +169,9 @@ TEST_P(PsiJoinTest, MatchesPlaintextJoinOnRandomData) {
   const json& rr = *res[c.receiver];
   EXPECT_EQ(rr["reports"].size(), c.parties);
   EXPECT_EQ(rr["reports"][0]["original_count"], keys[0].size());
-  if (type == JoinType::kInner) EXPECT_EQ(rr["intersection_count"], expected.size());
+  if (type == JoinType::kInner) {
+    EXPECT_EQ(rr["intersection_count"], expected.size());
+  }
   for (auto& r : res) EXPECT_EQ((*r)["intersection_count"], rr["intersection_count"]);
 }
 

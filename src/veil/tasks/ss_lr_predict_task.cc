@@ -134,21 +134,11 @@ StatusOr<json> Run(PartyRun& run) {
 
   // 4. The receiver writes its CSV.
   progress("write", 0.9);
-  StatusOr<json> written = json::object();
-  if (ctx.rank() == receiver_rank) {
-    const mpc::Tensor<double>& s = **scores;
-    std::string out = "probability,prediction\n";
-    for (int64_t i = 0; i < s.numel(); ++i) {
-      out += data::FormatDouble(s[i]);
-      out += s[i] >= 0.5 ? ",1\n" : ",0\n";
-    }
-    if (Status w = vertical::WriteFileAtomically(cfg.output_path.at(receiver), out); !w.ok()) {
-      written = w;
-    }
-  }
+  const bool receiver_side = ctx.rank() == receiver_rank;
   VEIL_RETURN_IF_ERROR(
-      vertical::ShareOutcome(ctx, receiver_rank, std::string(kName) + "/written", written)
-          .status());
+      model_task::WritePredictions(ctx, receiver_rank, std::string(kName) + "/written",
+                                   receiver_side ? cfg.output_path.at(receiver) : std::string(),
+                                   receiver_side ? (**scores).data() : nullptr, n));
   progress("done", 1.0);
   json output = json::object();
   for (const auto& [p, path] : cfg.output_path) output[p] = path;

@@ -206,19 +206,11 @@ StatusOr<json> Run(PartyRun& run) {
                  : mpc::AShare<T>{};
     std::optional<mpc::Tensor<double>> revealed;
     if (rows > 0) revealed = prot.RevealFxpTo(scores, *receiver_rank);
-    StatusOr<json> outcome = json::object();
-    if (ctx.rank() == *receiver_rank) {
-      std::string text = "probability,prediction\n";
-      for (int64_t i = 0; i < rows; ++i) {
-        const double p = (*revealed)[i];
-        text += data::FormatDouble(p);
-        text += p >= 0.5 ? ",1\n" : ",0\n";
-      }
-      Status written = vertical::WriteFileAtomically(cfg.output_path.at(receiver), text);
-      if (!written.ok()) outcome = written;
-    }
+    const bool receiver_side = ctx.rank() == *receiver_rank;
     VEIL_RETURN_IF_ERROR(
-        vertical::ShareOutcome(ctx, *receiver_rank, "ss_xgb_predict/outcome", outcome).status());
+        model_task::WritePredictions(ctx, *receiver_rank, "ss_xgb_predict/outcome",
+                                     receiver_side ? cfg.output_path.at(receiver) : std::string(),
+                                     receiver_side && rows > 0 ? revealed->data() : nullptr, rows));
     if (run.progress) {
       run.progress("computation_progress", 1.0, {{"phase", "predict"}, {"party", self}});
     }
