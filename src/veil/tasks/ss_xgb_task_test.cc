@@ -294,11 +294,14 @@ TEST_P(SsXgbConformanceTest, AucMatchesXgboostAndPredictMatchesTheStoredModel) {
   EXPECT_NEAR(auc["veil_auc"].get<double>(), auc["xgb_auc"].get<double>(), kAucTolerance);
 }
 
+// Three parties run on FM128, as docs/COMPATIBILITY.md prescribes: their truncation is
+// probabilistic, and with FM64 the SEMI2K 3-party case failed once in about 35 runs (a
+// truncation wrap among the many gain/weight truncations; seen in a clean-clone CI run).
 INSTANTIATE_TEST_SUITE_P(Spu, SsXgbConformanceTest,
                          ::testing::Values(SpuCase{2, "SEMI2K", mpc::FieldType::kFM64},
                                            SpuCase{2, "SEMI2K", mpc::FieldType::kFM128},
-                                           SpuCase{3, "SEMI2K", mpc::FieldType::kFM64},
-                                           SpuCase{3, "ABY3", mpc::FieldType::kFM64}),
+                                           SpuCase{3, "SEMI2K", mpc::FieldType::kFM128},
+                                           SpuCase{3, "ABY3", mpc::FieldType::kFM128}),
                          SpuCaseName);
 
 TEST_F(SsXgbTest, SubsamplingAndReceiverChoice) {
