@@ -1,12 +1,12 @@
 // bench_psi: PSI at 2^k items per party, both parties on this machine, each a real `veil run`
 // process in cluster mode over TCP on 127.0.0.1 (CSV in, aligned CSV out), for one protocol
-// (`--protocol`, default ECDH_PSI_2PC; KKRT_PSI_2PC for KKRT16).
+// (`--protocol`, default ECDH_PSI_2PC; KKRT_PSI_2PC for KKRT16, PROTOCOL_RR22 for RR22).
 //
 // For ECDH it also measures, in the same run, the compute bound the protocol cannot beat:
 // per item per party one hash-to-group and two scalar multiplications (ristretto255, libsodium),
 // i.e. 2n hash-to-group + 4n scalar multiplications in total, spread over all cores with the
-// same ParallelFor the protocol uses (KKRT has no such single dominant operation: bound_s = 0).
-// Reported: PSI wall time, its ratio to the bound, each party's peak RSS (wait4), bytes per
+// same ParallelFor the protocol uses (KKRT and RR22 have no single dominant operation: bound_s
+// = 0). Reported: PSI wall time, its ratio to the bound, each party's peak RSS (wait4), bytes per
 // item, and the start-up latency: process spawn → the party's first PSI message (its precheck
 // event, emitted just before the first PSI send).
 //

@@ -113,7 +113,7 @@ TEST_P(ClusterPsiProtocolTest, TwoProcessesOverTcpWithALatePeer) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Protocols, ClusterPsiProtocolTest,
-                         ::testing::Values("ECDH_PSI_2PC", "KKRT_PSI_2PC"));
+                         ::testing::Values("ECDH_PSI_2PC", "KKRT_PSI_2PC", "PROTOCOL_RR22"));
 
 TEST(ClusterPsiTest, MissingPeerFailsWithNetworkErrorNamingIt) {
   fs::path dir = fs::temp_directory_path() / ("veil_cluster_miss_" + std::to_string(::getpid()));

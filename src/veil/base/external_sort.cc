@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 // Bytes of buffered I/O per run file while merging.
 constexpr size_t kRunIoBytes = size_t{1} << 20;
 // Per-record bookkeeping in memory besides the bytes themselves.
-constexpr size_t kIndexOverheadBytes = sizeof(std::pair<uint64_t, uint32_t>);
+constexpr size_t kIndexOverheadBytes = 24;  // sizeof(ExternalSorter::Entry)
 
 Status IoError(const std::string& what, const std::string& path) {
   return ResourceError("temp_io", what + " '" + path + "': " + std::strerror(errno));
@@ -97,8 +97,10 @@ void RemoveFiles(const std::vector<std::string>& paths) {
 class MergeStream : public SortedStream {
  public:
   static StatusOr<std::unique_ptr<MergeStream>> Open(std::vector<std::string> runs,
-                                                     ExternalSorter::Less less) {
-    auto m = std::unique_ptr<MergeStream>(new MergeStream(std::move(runs), std::move(less)));
+                                                     ExternalSorter::Less less,
+                                                     ExternalSorter::Prefix prefix) {
+    auto m =
+        std::unique_ptr<MergeStream>(new MergeStream(std::move(runs), std::move(less), prefix));
     for (size_t i = 0; i < m->runs_.size(); ++i) {
       VEIL_ASSIGN_OR_RETURN(auto r, RunReader::Open(m->runs_[i]));
       m->readers_.push_back(std::move(r));
@@ -130,16 +132,22 @@ class MergeStream : public SortedStream {
     MergeStream* self;
     bool operator()(size_t a, size_t b) const {
       auto ra = self->readers_[a]->current(), rb = self->readers_[b]->current();
+      if (self->prefix_) {
+        const uint64_t pa = self->prefix_(ra), pb = self->prefix_(rb);
+        if (pa != pb) return pb < pa;
+      }
       if (self->less_(rb, ra)) return true;
       if (self->less_(ra, rb)) return false;
       return a > b;
     }
   };
-  MergeStream(std::vector<std::string> runs, ExternalSorter::Less less)
-      : runs_(std::move(runs)), less_(std::move(less)), heap_(Greater{this}) {}
+  MergeStream(std::vector<std::string> runs, ExternalSorter::Less less,
+              ExternalSorter::Prefix prefix)
+      : runs_(std::move(runs)), less_(std::move(less)), prefix_(prefix), heap_(Greater{this}) {}
 
   std::vector<std::string> runs_;
   ExternalSorter::Less less_;
+  ExternalSorter::Prefix prefix_;
   std::vector<std::unique_ptr<RunReader>> readers_;
   std::priority_queue<size_t, std::vector<size_t>, Greater> heap_;
   size_t pending_ = kNone;
@@ -148,7 +156,7 @@ class MergeStream : public SortedStream {
 // Streams the in-memory buffer when everything fit (no run was written).
 class MemoryStream : public SortedStream {
  public:
-  MemoryStream(std::string arena, std::vector<std::pair<uint64_t, uint32_t>> index)
+  MemoryStream(std::string arena, std::vector<std::pair<uint64_t, uint64_t>> index)
       : arena_(std::move(arena)), index_(std::move(index)) {}
   StatusOr<std::optional<std::string_view>> Next() override {
     if (pos_ == index_.size()) return std::optional<std::string_view>();
@@ -158,14 +166,22 @@ class MemoryStream : public SortedStream {
 
  private:
   std::string arena_;
-  std::vector<std::pair<uint64_t, uint32_t>> index_;
+  std::vector<std::pair<uint64_t, uint64_t>> index_;  // (offset, length) in sorted order
   size_t pos_ = 0;
 };
 
 }  // namespace
 
+uint64_t BytewisePrefix(std::string_view record) {
+  uint64_t v = 0;
+  const size_t n = std::min<size_t>(8, record.size());
+  for (size_t i = 0; i < n; ++i)
+    v |= static_cast<uint64_t>(static_cast<uint8_t>(record[i])) << (56 - 8 * i);
+  return v;
+}
+
 StatusOr<std::unique_ptr<ExternalSorter>> ExternalSorter::Create(ExternalSortOptions options,
-                                                                 Less less) {
+                                                                 Less less, Prefix prefix) {
   if (options.temp_dir.empty()) options.temp_dir = fs::temp_directory_path().string();
   std::error_code ec;
   if (!fs::is_directory(options.temp_dir, ec)) {
@@ -173,14 +189,15 @@ StatusOr<std::unique_ptr<ExternalSorter>> ExternalSorter::Create(ExternalSortOpt
                          "temporary directory '" + options.temp_dir + "' does not exist");
   }
   options.memory_budget_bytes = std::max<size_t>(options.memory_budget_bytes, 4096);
-  return std::unique_ptr<ExternalSorter>(new ExternalSorter(std::move(options), std::move(less)));
+  return std::unique_ptr<ExternalSorter>(
+      new ExternalSorter(std::move(options), std::move(less), prefix));
 }
 
 ExternalSorter::~ExternalSorter() { RemoveFiles(runs_); }
 
 Status ExternalSorter::Add(std::string_view record) {
   if (record.size() > UINT32_MAX) return InternalError("record_too_large", "record over 4 GiB");
-  index_.emplace_back(arena_.size(), static_cast<uint32_t>(record.size()));
+  index_.push_back(Entry{prefix_ ? prefix_(record) : 0, arena_.size(), record.size()});
   arena_.append(record);
   ++records_;
   if (arena_.size() + index_.size() * kIndexOverheadBytes >= options_.memory_budget_bytes) {
@@ -189,17 +206,23 @@ Status ExternalSorter::Add(std::string_view record) {
   return Status();
 }
 
+void ExternalSorter::SortIndex() {
+  const std::string_view arena(arena_);
+  std::stable_sort(index_.begin(), index_.end(), [&](const Entry& a, const Entry& b) {
+    if (a.prefix != b.prefix) return a.prefix < b.prefix;
+    return less_(arena.substr(a.offset, a.length), arena.substr(b.offset, b.length));
+  });
+}
+
 Status ExternalSorter::FlushRun() {
   if (index_.empty()) return Status();
+  SortIndex();
   const std::string_view arena(arena_);
-  std::stable_sort(index_.begin(), index_.end(), [&](const auto& a, const auto& b) {
-    return less_(arena.substr(a.first, a.second), arena.substr(b.first, b.second));
-  });
   const std::string path =
       (fs::path(options_.temp_dir) / ("veil-sort-" + RandomUuid() + ".run")).string();
   runs_.push_back(path);
   VEIL_ASSIGN_OR_RETURN(auto w, RunWriter::Open(path));
-  for (const auto& [off, len] : index_) VEIL_RETURN_IF_ERROR(w->Write(arena.substr(off, len)));
+  for (const Entry& e : index_) VEIL_RETURN_IF_ERROR(w->Write(arena.substr(e.offset, e.length)));
   VEIL_RETURN_IF_ERROR(w->Close());
   arena_.clear();
   arena_.shrink_to_fit();
@@ -210,11 +233,11 @@ Status ExternalSorter::FlushRun() {
 
 StatusOr<std::unique_ptr<SortedStream>> ExternalSorter::Finish() {
   if (runs_.empty()) {
-    const std::string_view arena(arena_);
-    std::stable_sort(index_.begin(), index_.end(), [&](const auto& a, const auto& b) {
-      return less_(arena.substr(a.first, a.second), arena.substr(b.first, b.second));
-    });
-    return std::unique_ptr<SortedStream>(new MemoryStream(std::move(arena_), std::move(index_)));
+    SortIndex();
+    std::vector<std::pair<uint64_t, uint64_t>> order(index_.size());
+    for (size_t i = 0; i < index_.size(); ++i) order[i] = {index_[i].offset, index_[i].length};
+    std::vector<Entry>().swap(index_);
+    return std::unique_ptr<SortedStream>(new MemoryStream(std::move(arena_), std::move(order)));
   }
   VEIL_RETURN_IF_ERROR(FlushRun());
   std::vector<std::string> runs = std::move(runs_);
@@ -228,7 +251,7 @@ StatusOr<std::unique_ptr<SortedStream>> ExternalSorter::Finish() {
       const std::string path =
           (fs::path(options_.temp_dir) / ("veil-sort-" + RandomUuid() + ".run")).string();
       next.push_back(path);
-      auto merged = MergeStream::Open(group, less_);
+      auto merged = MergeStream::Open(group, less_, prefix_);
       if (!merged.ok()) {
         RemoveFiles(runs);
         RemoveFiles(next);
@@ -245,7 +268,7 @@ StatusOr<std::unique_ptr<SortedStream>> ExternalSorter::Finish() {
     }
     runs = std::move(next);
   }
-  VEIL_ASSIGN_OR_RETURN(auto stream, MergeStream::Open(runs, less_));
+  VEIL_ASSIGN_OR_RETURN(auto stream, MergeStream::Open(runs, less_, prefix_));
   return std::unique_ptr<SortedStream>(std::move(stream));
 }
 

@@ -11,7 +11,12 @@
 //   VEIL_ASSIGN_OR_RETURN(auto stream, (*sorter)->Finish());
 //   while (true) { VEIL_ASSIGN_OR_RETURN(auto rec, stream->Next()); if (!rec) break; ... }
 //
-// Records are arbitrary byte strings (variable length). The sort is stable: records that
+// Records are arbitrary byte strings (variable length). An optional `prefix` function speeds the
+// comparisons up: it maps a record to a 64-bit summary with prefix(a) < prefix(b) ⇒ less(a, b)
+// (so equal summaries say nothing and fall back to `less`); the sorter computes it once per
+// record and compares summaries first, which avoids calling `less` for nearly every comparison
+// of records with random-looking leading bytes (fingerprints). BytewisePrefix is the summary for
+// plain bytewise order. The sort is stable: records that
 // compare equal come out in the order they were added. Errors: ResourceError "temp_io" naming
 // the file for any I/O failure. Single-threaded; run files are deleted when the sorter or the
 // stream is destroyed.
@@ -45,11 +50,17 @@ class SortedStream {
   virtual StatusOr<std::optional<std::string_view>> Next() = 0;
 };
 
+// The first 8 bytes of `record` as a big-endian integer, zero-padded: a `prefix` for bytewise
+// order (and for any order that compares a leading bytewise field first, applied to that field).
+uint64_t BytewisePrefix(std::string_view record);
+
 class ExternalSorter {
  public:
   using Less = std::function<bool(std::string_view a, std::string_view b)>;
+  using Prefix = uint64_t (*)(std::string_view record);
 
-  static StatusOr<std::unique_ptr<ExternalSorter>> Create(ExternalSortOptions options, Less less);
+  static StatusOr<std::unique_ptr<ExternalSorter>> Create(ExternalSortOptions options, Less less,
+                                                          Prefix prefix = nullptr);
   ~ExternalSorter();
   ExternalSorter(const ExternalSorter&) = delete;
   ExternalSorter& operator=(const ExternalSorter&) = delete;
@@ -62,15 +73,22 @@ class ExternalSorter {
   size_t runs_written() const { return runs_.size(); }
 
  private:
-  ExternalSorter(ExternalSortOptions options, Less less)
-      : options_(std::move(options)), less_(std::move(less)) {}
+  struct Entry {
+    uint64_t prefix;  // prefix_(record), 0 without a prefix function
+    uint64_t offset;  // into arena_
+    uint64_t length;
+  };
+  ExternalSorter(ExternalSortOptions options, Less less, Prefix prefix)
+      : options_(std::move(options)), less_(std::move(less)), prefix_(prefix) {}
+  void SortIndex();
   Status FlushRun();
 
   ExternalSortOptions options_;
   Less less_;
-  std::string arena_;                                 // records, back to back
-  std::vector<std::pair<uint64_t, uint32_t>> index_;  // (offset, length) into arena_
-  std::vector<std::string> runs_;                     // run file paths
+  Prefix prefix_;
+  std::string arena_;              // records, back to back
+  std::vector<Entry> index_;       // one per record in arena_
+  std::vector<std::string> runs_;  // run file paths
   int64_t records_ = 0;
 };
 

@@ -66,6 +66,30 @@ TEST_P(ExternalSortTest, SortsLikeStdStableSortWithBoundedMemory) {
   EXPECT_TRUE(fs::is_empty(dir_)) << "run files left behind";
 }
 
+// Bytewise order with BytewisePrefix: records shorter than, equal to and longer than 8 bytes,
+// many sharing their first 8 bytes (so the fallback to `less` decides), some with zero bytes
+// (the prefix's padding value).
+TEST_P(ExternalSortTest, BytewisePrefixGivesBytewiseOrder) {
+  std::mt19937_64 rng(GetParam() + 1);
+  std::vector<std::string> in;
+  for (int i = 0; i < 20000; ++i) {
+    std::string r(rng() % 14, '\0');
+    for (char& c : r) c = static_cast<char>(rng() % 3);  // 0, 1, 2: many ties and zero bytes
+    in.push_back(r);
+  }
+  auto less = [](std::string_view a, std::string_view b) { return a < b; };
+  auto sorter = ExternalSorter::Create({dir_.string(), GetParam()}, less, BytewisePrefix);
+  ASSERT_TRUE(sorter.ok());
+  for (const auto& r : in) ASSERT_TRUE((*sorter)->Add(r).ok());
+  auto expected = in;
+  std::stable_sort(expected.begin(), expected.end());
+  auto stream = (*sorter)->Finish();
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  EXPECT_EQ(Drain(**stream), expected);
+  EXPECT_EQ(BytewisePrefix(std::string("\x01\x02", 2)), 0x0102000000000000ULL);
+  EXPECT_EQ(BytewisePrefix("abcdefghij"), BytewisePrefix("abcdefgh"));
+}
+
 // Budgets: everything in memory; a few runs; more runs than one merge pass takes.
 INSTANTIATE_TEST_SUITE_P(Budgets, ExternalSortTest,
                          ::testing::Values(size_t{64} << 20, 100000, 4096));

@@ -131,7 +131,7 @@ void KkrtOprfSender::Mask(const Block* x, int64_t n, Block* masked) const {
 }
 
 void KkrtOprfSender::Evaluate(const int64_t* slot, const uint32_t* tweak, const Block* masked,
-                              int64_t n, Block* out) const {
+                              int64_t n, Block* out, int64_t uses_per_mask) const {
   ParallelFor(n, kItemGrain, [&](int64_t lo, int64_t hi) {
     const int64_t len = hi - lo;
     std::vector<Block> rows(static_cast<size_t>(len * kG));
@@ -141,7 +141,8 @@ void KkrtOprfSender::Evaluate(const int64_t* slot, const uint32_t* tweak, const 
       VEIL_ENFORCE(j >= 0 && j < count_, InternalError, "kkrt_slot",
                    "OPRF slot outside the current batch");
       index[k] = base_ + static_cast<uint64_t>(j);
-      for (int g = 0; g < kG; ++g) rows[k * kG + g] = q_[j * kG + g] ^ masked[(lo + k) * kG + g];
+      const Block* mk = masked + ((lo + k) / uses_per_mask) * kG;
+      for (int g = 0; g < kG; ++g) rows[k * kG + g] = q_[j * kG + g] ^ mk[g];
     }
     KkrtHash(index.data(), tweak + lo, rows.data(), len, out + lo);
   });

@@ -77,10 +77,11 @@ class KkrtOprfSender {
   // masked[4k … 4k+3] = C(x_k) ∧ s: the input-dependent half of an evaluation, computed once per
   // input and reusable for several instances.
   void Mask(const Block* x, int64_t n, Block* masked) const;
-  // out[k] = F_{slot[k]}(x_k) with tweak[k], slot relative to the current batch (< count()),
-  // given masked = Mask(x).
+  // out[k] = F_{slot[k]}(x_⌊k/u⌋) with tweak[k], slot relative to the current batch
+  // (< count()), given masked = Mask(x) and u = uses_per_mask ≥ 1 consecutive instances per
+  // input (KKRT PSI evaluates each sender input at its 3 cuckoo bins).
   void Evaluate(const int64_t* slot, const uint32_t* tweak, const Block* masked, int64_t n,
-                Block* out) const;
+                Block* out, int64_t uses_per_mask = 1) const;
 
  private:
   KkrtOprfSender() = default;

@@ -88,6 +88,7 @@ StatusOr<EcdhPsiOutput> RunEcdhPsi(link::Context& ctx, const EcdhPsiOptions& opt
     for (size_t p = 0; p < n; ++p) out.fingerprints[p].resize(counts[p]);
   }
   std::vector<Fingerprint> batch_fps;
+  std::vector<int64_t> batch_rows;
   auto store = [&](size_t stream, int64_t b, const uint8_t* data, int64_t items,
                    size_t stride) -> Status {
     if (keep) {
@@ -97,8 +98,12 @@ StatusOr<EcdhPsiOutput> RunEcdhPsi(link::Context& ctx, const EcdhPsiOptions& opt
       return Status();
     }
     batch_fps.resize(items);
-    for (int64_t j = 0; j < items; ++j) batch_fps[j] = Fingerprint::FromBytes(data + j * stride);
-    return options.on_fingerprints(stream, b * bs, batch_fps);
+    batch_rows.resize(items);
+    for (int64_t j = 0; j < items; ++j) {
+      batch_fps[j] = Fingerprint::FromBytes(data + j * stride);
+      batch_rows[j] = b * bs + j;
+    }
+    return options.on_fingerprints(stream, batch_rows, batch_fps);
   };
   // Sends masked points onward, or their fingerprints to the receiver after the last masker.
   auto forward = [&](size_t stream, size_t pos, int64_t b, const Buffer& points,

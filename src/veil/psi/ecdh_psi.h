@@ -44,11 +44,10 @@ struct EcdhPsiOptions {
   size_t batch_size = kDefaultEcdhBatchSize;
   // Called after each lock-step batch with the fraction of batches done (0, 1].
   std::function<void(double fraction)> progress;
-  // Receiver only. When set, each batch of fingerprints is handed over as it arrives — party
-  // p's rows [first_row, first_row + fps.size()) — and EcdhPsiOutput stays empty, so the
-  // receiver need not hold every fingerprint in memory. An error stops the protocol.
-  std::function<Status(size_t party, int64_t first_row, const std::vector<Fingerprint>& fps)>
-      on_fingerprints;
+  // Receiver only. When set, each batch of fingerprints is handed over as it arrives (each
+  // party's rows in row order) and EcdhPsiOutput stays empty, so the receiver need not hold
+  // every fingerprint in memory. An error stops the protocol.
+  FingerprintSink on_fingerprints;
 };
 
 struct EcdhPsiOutput {

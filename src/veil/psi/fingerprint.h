@@ -5,7 +5,11 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <tuple>
+#include <vector>
+
+#include "veil/base/status.h"
 
 namespace veil::psi {
 
@@ -28,5 +32,10 @@ struct Fingerprint {
     return std::tie(a.hi, a.lo) < std::tie(b.hi, b.lo);
   }
 };
+
+// Where a PSI protocol hands the receiver's fingerprints over as they become known: party
+// `party`'s row rows[k] has fingerprint fps[k]. An error stops the protocol.
+using FingerprintSink = std::function<Status(size_t party, const std::vector<int64_t>& rows,
+                                             const std::vector<Fingerprint>& fps)>;
 
 }  // namespace veil::psi

@@ -38,6 +38,15 @@ bool OrderedLess(std::string_view a, std::string_view b) {
   if (ka != kb) return ka < kb;
   return ra < rb;
 }
+// OrderedLess's summary: records with an empty key (no `sort`) come first and are summarised by
+// their leading row bytes, the others by their key's first bytes; both truncated to 63 bits
+// (truncation keeps the order) under a top bit that puts empty keys first, as OrderedLess does.
+uint64_t OrderedPrefix(std::string_view r) {
+  const uint32_t n = (static_cast<uint8_t>(r[0]) << 24) | (static_cast<uint8_t>(r[1]) << 16) |
+                     (static_cast<uint8_t>(r[2]) << 8) | static_cast<uint8_t>(r[3]);
+  if (n == 0) return BytewisePrefix(r.substr(4)) >> 1;
+  return (uint64_t{1} << 63) | (BytewisePrefix(r.substr(4, n)) >> 1);
+}
 
 }  // namespace
 
@@ -49,9 +58,12 @@ StatusOr<std::unique_ptr<JoinBuilder>> JoinBuilder::Create(JoinBuilderOptions op
   if (options.receiver >= options.parties || options.left >= options.parties) {
     return InternalError("bad_join_options", "receiver or left side out of range");
   }
-  VEIL_ASSIGN_OR_RETURN(auto items, ExternalSorter::Create(options.sort_options, BytesLess));
-  VEIL_ASSIGN_OR_RETURN(auto ordered, ExternalSorter::Create(options.sort_options, OrderedLess));
-  VEIL_ASSIGN_OR_RETURN(auto tail, ExternalSorter::Create(options.sort_options, BytesLess));
+  VEIL_ASSIGN_OR_RETURN(auto items,
+                        ExternalSorter::Create(options.sort_options, BytesLess, BytewisePrefix));
+  VEIL_ASSIGN_OR_RETURN(auto ordered,
+                        ExternalSorter::Create(options.sort_options, OrderedLess, OrderedPrefix));
+  VEIL_ASSIGN_OR_RETURN(auto tail,
+                        ExternalSorter::Create(options.sort_options, BytesLess, BytewisePrefix));
   return std::unique_ptr<JoinBuilder>(
       new JoinBuilder(std::move(options), std::move(items), std::move(ordered), std::move(tail)));
 }

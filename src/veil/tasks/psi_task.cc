@@ -18,6 +18,7 @@
 #include "veil/psi/join.h"
 #include "veil/psi/join_builder.h"
 #include "veil/psi/kkrt_psi.h"
+#include "veil/psi/rr22_psi.h"
 
 namespace veil::tasks {
 
@@ -37,8 +38,10 @@ constexpr size_t kSortMemoryBytes = size_t{64} << 20;
 const std::vector<std::string> kEcdhProtocols = {"ECDH_PSI_2PC", "ECDH_PSI_3PC", "ECDH_PSI_NPC",
                                                  "PROTOCOL_ECDH"};
 const std::vector<std::string> kKkrtProtocols = {"KKRT_PSI_2PC", "PROTOCOL_KKRT"};
-const std::vector<std::string> kLaterProtocols = {"PROTOCOL_RR22", "RR22_FAST_PSI_2PC",
-                                                  "BC22_PSI_2PC"};
+const std::vector<std::string> kRr22Protocols = {"PROTOCOL_RR22", "RR22_FAST_PSI_2PC"};
+// Known SecretFlow protocols veil does not implement.
+const std::vector<std::string> kUnsupportedProtocols = {
+    "RR22_LOWCOMM_PSI_2PC", "RR22_MALICIOUS_PSI_2PC", "BC22_PSI_2PC", "DP_PSI_2PC"};
 // Without `protocol`: KKRT for two parties (the Python worker's default), ECDH for more.
 constexpr char kDefaultTwoPartyProtocol[] = "KKRT_PSI_2PC";
 constexpr char kDefaultMultiPartyProtocol[] = "PROTOCOL_ECDH";
@@ -46,9 +49,16 @@ constexpr char kDefaultMultiPartyProtocol[] = "PROTOCOL_ECDH";
 bool IsKkrt(const std::string& protocol) {
   return std::count(kKkrtProtocols.begin(), kKkrtProtocols.end(), protocol) > 0;
 }
+bool IsRr22(const std::string& protocol) {
+  return std::count(kRr22Protocols.begin(), kRr22Protocols.end(), protocol) > 0;
+}
+bool IsEcdh(const std::string& protocol) {
+  return std::count(kEcdhProtocols.begin(), kEcdhProtocols.end(), protocol) > 0;
+}
 
 std::string SupportedProtocols() {
-  return fmt::format("{}, {}", fmt::join(kKkrtProtocols, ", "), fmt::join(kEcdhProtocols, ", "));
+  return fmt::format("{}, {}, {}", fmt::join(kKkrtProtocols, ", "), fmt::join(kRr22Protocols, ", "),
+                     fmt::join(kEcdhProtocols, ", "));
 }
 const std::vector<std::string> kJoinTypes = {"inner_join", "left_join", "right_join", "full_join",
                                              "difference"};
@@ -152,11 +162,10 @@ PsiConfig ReadConfig(const json& cfg, const std::vector<std::string>& parties, P
   const size_t n = parties.size();
   c.protocol = n == 2 ? kDefaultTwoPartyProtocol : kDefaultMultiPartyProtocol;
   if (protocol) {
-    if (std::count(kLaterProtocols.begin(), kLaterProtocols.end(), *protocol)) {
+    if (std::count(kUnsupportedProtocols.begin(), kUnsupportedProtocols.end(), *protocol)) {
       problems.Add("task_config.protocol", "protocol_not_supported",
-                   "'" + *protocol + "' is not supported yet; use one of: " + SupportedProtocols());
-    } else if (!std::count(kEcdhProtocols.begin(), kEcdhProtocols.end(), *protocol) &&
-               !IsKkrt(*protocol)) {
+                   "'" + *protocol + "' is not supported; use one of: " + SupportedProtocols());
+    } else if (!IsEcdh(*protocol) && !IsKkrt(*protocol) && !IsRr22(*protocol)) {
       problems.Add(
           "task_config.protocol", "invalid_value",
           "'" + *protocol + "' is not a PSI protocol; use one of: " + SupportedProtocols());
@@ -164,7 +173,8 @@ PsiConfig ReadConfig(const json& cfg, const std::vector<std::string>& parties, P
       c.protocol = *protocol;
     }
   }
-  const bool two_party_only = c.protocol == "ECDH_PSI_2PC" || IsKkrt(c.protocol);
+  const bool two_party_only =
+      c.protocol == "ECDH_PSI_2PC" || IsKkrt(c.protocol) || IsRr22(c.protocol);
   if ((two_party_only && n != 2) || (c.protocol == "ECDH_PSI_3PC" && n != 3)) {
     problems.Add("task_config.protocol", "party_count_mismatch",
                  fmt::format("{} needs exactly {} parties, the task has {}", c.protocol,
@@ -288,11 +298,12 @@ StatusOr<InputScan> ScanInput(const std::string& path, const std::vector<std::st
   VEIL_ASSIGN_OR_RETURN(auto index, data::RecordIndexWriter::Create(scan.index_path));
   std::unique_ptr<ExternalSorter> digests;
   if (!allow_duplicates) {
-    VEIL_ASSIGN_OR_RETURN(digests,
-                          ExternalSorter::Create({temp_dir, kSortMemoryBytes},
-                                                 [](std::string_view a, std::string_view b) {
-                                                   return a.substr(0, 16) < b.substr(0, 16);
-                                                 }));
+    VEIL_ASSIGN_OR_RETURN(digests, ExternalSorter::Create(
+                                       {temp_dir, kSortMemoryBytes},
+                                       [](std::string_view a, std::string_view b) {
+                                         return a.substr(0, 16) < b.substr(0, 16);
+                                       },
+                                       BytewisePrefix));
   }
   VEIL_ASSIGN_OR_RETURN(auto keys, KeyReader::Open(path, scan.key_columns));
   std::vector<std::string_view> cols;
@@ -559,7 +570,7 @@ StatusOr<json> Run(PartyRun& run) {
   }
   progress("precheck", 0.05);
 
-  // 2. The PSI protocol (KKRT or ECDH); the receiver feeds every fingerprint into the join
+  // 2. The PSI protocol (KKRT, RR22 or ECDH); the receiver feeds every fingerprint into the join
   //    builder.
   std::unique_ptr<psi::JoinBuilder> join;
   std::unique_ptr<KeyReader> own_sort_keys;
@@ -590,38 +601,32 @@ StatusOr<json> Run(PartyRun& run) {
     }
     return join->Add(party, row, fp, sort_key);
   };
-  const bool kkrt = IsKkrt(cfg.protocol);
-  const std::string phase = kkrt ? "kkrt" : "ecdh";
+  const bool bucketed = IsKkrt(cfg.protocol) || IsRr22(cfg.protocol);
+  const std::string phase = IsKkrt(cfg.protocol) ? "kkrt" : IsRr22(cfg.protocol) ? "rr22" : "ecdh";
   auto protocol_progress = [&](double f) { progress(phase, 0.05 + 0.8 * f); };
-  if (kkrt) {
-    psi::KkrtPsiOptions opt;
+  psi::FingerprintSink sink;
+  if (is_receiver) {
+    sink = [&](size_t party, const std::vector<int64_t>& rows,
+               const std::vector<psi::Fingerprint>& fps) -> Status {
+      for (size_t j = 0; j < fps.size(); ++j) VEIL_RETURN_IF_ERROR(add_row(party, rows[j], fps[j]));
+      return Status();
+    };
+  }
+  if (bucketed) {
+    psi::BucketPsiOptions opt;
     opt.receiver_rank = receiver;
     if (cfg.batch_size_given) opt.batch_size = static_cast<size_t>(cfg.batch_size);
     opt.temp_dir = temp->path();
     opt.progress = protocol_progress;
-    if (is_receiver) {
-      opt.on_fingerprints = [&](size_t party, const std::vector<int64_t>& rows,
-                                const std::vector<psi::Fingerprint>& fps) -> Status {
-        for (size_t j = 0; j < fps.size(); ++j)
-          VEIL_RETURN_IF_ERROR(add_row(party, rows[j], fps[j]));
-        return Status();
-      };
-    }
-    VEIL_RETURN_IF_ERROR(psi::RunKkrtPsi(ctx, opt, keys, counts).status());
+    opt.on_fingerprints = sink;
+    auto run_psi = IsKkrt(cfg.protocol) ? psi::RunKkrtPsi : psi::RunRr22Psi;
+    VEIL_RETURN_IF_ERROR(run_psi(ctx, opt, keys, counts).status());
   } else {
     psi::EcdhPsiOptions opt;
     opt.receiver_rank = receiver;
     opt.batch_size = static_cast<size_t>(cfg.batch_size);
     opt.progress = protocol_progress;
-    if (is_receiver) {
-      opt.on_fingerprints = [&](size_t party, int64_t first,
-                                const std::vector<psi::Fingerprint>& fps) -> Status {
-        for (size_t j = 0; j < fps.size(); ++j) {
-          VEIL_RETURN_IF_ERROR(add_row(party, first + static_cast<int64_t>(j), fps[j]));
-        }
-        return Status();
-      };
-    }
+    opt.on_fingerprints = sink;
     VEIL_RETURN_IF_ERROR(psi::RunEcdhPsi(ctx, opt, keys, counts).status());
   }
   progress(phase, 0.85);

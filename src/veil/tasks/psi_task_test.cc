@@ -106,7 +106,8 @@ class PsiTaskTest : public ::testing::Test {
   std::string protocol_;  // task_config.protocol; empty = the default (KKRT for two parties)
 };
 
-// The task-level behaviours, for the default protocol (KKRT_PSI_2PC with two parties) and ECDH.
+// The task-level behaviours, for the default protocol (KKRT_PSI_2PC with two parties), RR22 and
+// ECDH.
 class PsiProtocolTest : public PsiTaskTest, public ::testing::WithParamInterface<std::string> {
  protected:
   void SetUp() override {
@@ -115,7 +116,8 @@ class PsiProtocolTest : public PsiTaskTest, public ::testing::WithParamInterface
   }
 };
 
-INSTANTIATE_TEST_SUITE_P(Protocols, PsiProtocolTest, ::testing::Values("", "PROTOCOL_ECDH"),
+INSTANTIATE_TEST_SUITE_P(Protocols, PsiProtocolTest,
+                         ::testing::Values("", "PROTOCOL_RR22", "PROTOCOL_ECDH"),
                          [](const auto& info) {
                            return info.param.empty() ? std::string("Default") : info.param;
                          });
@@ -128,14 +130,14 @@ struct Case {
   std::string protocol = {};
 };
 
-// The plaintext-join suite, run for each protocol (KKRT: the two-party cases).
+// The plaintext-join suite, run for each protocol (KKRT, RR22: the two-party cases).
 std::vector<Case> JoinCases(const std::string& protocol) {
   const std::vector<Case> all = {
       {"inner_join", 2, 0, 1}, {"inner_join", 2, 1, 2}, {"inner_join", 3, 0, 1},
       {"inner_join", 3, 2, 2}, {"left_join", 2, 0, 1},  {"left_join", 2, 1, 1},
       {"right_join", 2, 0, 2}, {"full_join", 2, 0, 1},  {"full_join", 2, 1, 1},
       {"difference", 2, 0, 1}, {"difference", 2, 1, 2}};
-  const bool two_party = protocol == "KKRT_PSI_2PC";
+  const bool two_party = protocol == "KKRT_PSI_2PC" || protocol == "PROTOCOL_RR22";
   std::vector<Case> out;
   for (Case c : all) {
     if (two_party && c.parties != 2) continue;
@@ -182,6 +184,8 @@ std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
 INSTANTIATE_TEST_SUITE_P(Ecdh, PsiJoinTest, ::testing::ValuesIn(JoinCases("PROTOCOL_ECDH")),
                          CaseName);
 INSTANTIATE_TEST_SUITE_P(Kkrt, PsiJoinTest, ::testing::ValuesIn(JoinCases("KKRT_PSI_2PC")),
+                         CaseName);
+INSTANTIATE_TEST_SUITE_P(Rr22, PsiJoinTest, ::testing::ValuesIn(JoinCases("PROTOCOL_RR22")),
                          CaseName);
 
 TEST_P(PsiProtocolTest, OnlyReceiverWritesWithoutBroadcast) {
@@ -328,11 +332,11 @@ TEST_F(PsiTaskTest, EveryValidationRule) {
       {"receiver unknown", [](json& c) { c["receiver"] = "eve"; }, "task_config.receiver",
        "unknown_party"},
       {"receiver type", [](json& c) { c["receiver"] = 1; }, "task_config.receiver", "wrong_type"},
-      {"rr22 later", [](json& c) { c["protocol"] = "PROTOCOL_RR22"; }, "task_config.protocol",
-       "protocol_not_supported"},
-      {"rr22 fast later", [](json& c) { c["protocol"] = "RR22_FAST_PSI_2PC"; },
+      {"rr22 malicious", [](json& c) { c["protocol"] = "RR22_MALICIOUS_PSI_2PC"; },
        "task_config.protocol", "protocol_not_supported"},
-      {"bc22 later", [](json& c) { c["protocol"] = "BC22_PSI_2PC"; }, "task_config.protocol",
+      {"rr22 low-comm", [](json& c) { c["protocol"] = "RR22_LOWCOMM_PSI_2PC"; },
+       "task_config.protocol", "protocol_not_supported"},
+      {"bc22", [](json& c) { c["protocol"] = "BC22_PSI_2PC"; }, "task_config.protocol",
        "protocol_not_supported"},
       {"bad protocol", [](json& c) { c["protocol"] = "FOO"; }, "task_config.protocol",
        "invalid_value"},
@@ -355,7 +359,8 @@ TEST_F(PsiTaskTest, EveryValidationRule) {
   const TaskType type = PsiTaskType();
   TaskEnv env;
   env.parties = parties;
-  for (const char* protocol : {"", "KKRT_PSI_2PC", "PROTOCOL_KKRT", "ECDH_PSI_2PC"}) {
+  for (const char* protocol : {"", "KKRT_PSI_2PC", "PROTOCOL_KKRT", "PROTOCOL_RR22",
+                               "RR22_FAST_PSI_2PC", "ECDH_PSI_2PC"}) {
     json cfg = base;
     if (*protocol) cfg["protocol"] = protocol;
     Problems ok;
@@ -382,8 +387,9 @@ TEST_F(PsiTaskTest, EveryValidationRule) {
   type.validate(cfg3, three, p3);
   EXPECT_TRUE(p3.Has("task_config.join_type", "party_count_mismatch"));
   EXPECT_TRUE(p3.Has("task_config.protocol", "party_count_mismatch"));
-  // KKRT is two-party only; without a protocol three parties get ECDH.
-  for (const char* protocol : {"KKRT_PSI_2PC", "PROTOCOL_KKRT"}) {
+  // KKRT and RR22 are two-party only; without a protocol three parties get ECDH.
+  for (const char* protocol :
+       {"KKRT_PSI_2PC", "PROTOCOL_KKRT", "PROTOCOL_RR22", "RR22_FAST_PSI_2PC"}) {
     cfg3["join_type"] = "inner_join";
     cfg3["protocol"] = protocol;
     Problems pk;
