@@ -11,6 +11,8 @@
 // event, emitted just before the first PSI send).
 //
 // Usage: bench_psi [--protocol P] [--min-log 12] [--max-log 20] [--veil PATH] [--json FILE]
+//                  [--phases]   (also print each party's progress events, phase@seconds, and
+//                                with LOG_LEVEL=debug the protocol's " psi: " timing lines)
 #include <unistd.h>
 
 #include <chrono>
@@ -82,6 +84,21 @@ int64_t ParseIsoMicros(const std::string& s) {
   return static_cast<int64_t>(timegm(&tm)) * 1000000 + us;
 }
 
+// "phase@seconds since spawn" for each progress event of a party (--phases).
+std::string PhaseTimes(const std::string& events_path, int64_t spawn_us) {
+  std::ifstream in(events_path);
+  std::string out;
+  for (std::string line; std::getline(in, line);) {
+    json e = json::parse(line, nullptr, false);
+    if (e.is_discarded() || e["data"].value("stage", "") != "computation_progress") continue;
+    char buf[96];
+    std::snprintf(buf, sizeof buf, " %s@%.3f", e["data"].value("phase", "").c_str(),
+                  (ParseIsoMicros(e["timestamp"].get<std::string>()) - spawn_us) / 1e6);
+    out += buf;
+  }
+  return out;
+}
+
 int64_t FirstPsiMessageMicros(const std::string& events_path) {
   std::ifstream in(events_path);
   for (std::string line; std::getline(in, line);) {
@@ -102,8 +119,15 @@ int main(int argc, char** argv) {
   std::string veil = (fs::path(argv[0]).parent_path() / "veil").string();
   std::string json_out;
   std::string protocol = "ECDH_PSI_2PC";
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool phases = false;
+  for (int i = 1; i < argc; i += 2) {
     std::string a = argv[i];
+    if (a == "--phases") {
+      phases = true;
+      --i;
+      continue;
+    }
+    if (i + 1 >= argc) break;
     if (a == "--min-log")
       min_log = std::stoi(argv[i + 1]);
     else if (a == "--max-log")
@@ -173,6 +197,17 @@ int main(int argc, char** argv) {
     std::printf("2^%-4d %10.3f %10.3f %7.3f %11.1f %11.1f %9.1f %11.1f %11lld\n", lg, bound, wall,
                 bound > 0 ? wall / bound : 0.0, ra.max_rss_kb / 1024.0, rb.max_rss_kb / 1024.0,
                 static_cast<double>(bytes) / (2.0 * n), startup_ms, static_cast<long long>(inter));
+    if (phases) {
+      for (const auto* err : {&ra.err, &rb.err}) {
+        std::istringstream lines(*err);
+        for (std::string l; std::getline(lines, l);) {
+          if (l.find(" psi: ") != std::string::npos) std::printf("#   %s\n", l.c_str());
+        }
+      }
+      std::printf("#   receiver:%s\n#   sender:  %s\n",
+                  PhaseTimes(P("ev_a.jsonl"), spawn_us).c_str(),
+                  PhaseTimes(P("ev_b.jsonl"), spawn_us).c_str());
+    }
     std::fflush(stdout);
     all.push_back({{"log_n", lg},
                    {"n", n},

@@ -24,36 +24,46 @@ Status IoError(const std::string& what, const std::string& path) {
   return ResourceError("temp_io", what + " '" + path + "': " + std::strerror(errno));
 }
 
-// A run file: records as [u32 length][bytes]…
+// A run file: records as [u32 length][bytes]…, written and read through kRunIoBytes buffers of
+// our own (one fwrite/fread per buffer rather than two per record).
 class RunWriter {
  public:
   static StatusOr<std::unique_ptr<RunWriter>> Open(const std::string& path) {
     std::FILE* f = std::fopen(path.c_str(), "wb");
     if (!f) return IoError("cannot create", path);
-    auto w = std::unique_ptr<RunWriter>(new RunWriter(path, f));
-    std::setvbuf(f, nullptr, _IOFBF, kRunIoBytes);
-    return w;
+    return std::unique_ptr<RunWriter>(new RunWriter(path, f));
   }
   ~RunWriter() {
     if (f_) std::fclose(f_);
   }
   Status Write(std::string_view rec) {
     const uint32_t n = static_cast<uint32_t>(rec.size());
-    if (std::fwrite(&n, sizeof n, 1, f_) != 1 || (n && std::fwrite(rec.data(), 1, n, f_) != n)) {
-      return IoError("cannot write", path_);
-    }
-    return Status();
+    buf_.append(reinterpret_cast<const char*>(&n), sizeof n);
+    buf_.append(rec);
+    return buf_.size() >= kRunIoBytes ? Flush() : Status();
   }
   Status Close() {
-    int rc = std::fclose(f_);
+    Status st = Flush();
+    const int rc = std::fclose(f_);
     f_ = nullptr;
+    if (!st.ok()) return st;
     return rc == 0 ? Status() : IoError("cannot close", path_);
   }
 
  private:
-  RunWriter(std::string path, std::FILE* f) : path_(std::move(path)), f_(f) {}
+  RunWriter(std::string path, std::FILE* f) : path_(std::move(path)), f_(f) {
+    buf_.reserve(kRunIoBytes + 4096);
+  }
+  Status Flush() {
+    if (!buf_.empty() && std::fwrite(buf_.data(), 1, buf_.size(), f_) != buf_.size()) {
+      return IoError("cannot write", path_);
+    }
+    buf_.clear();
+    return Status();
+  }
   std::string path_;
   std::FILE* f_;
+  std::string buf_;
 };
 
 class RunReader {
@@ -61,7 +71,7 @@ class RunReader {
   static StatusOr<std::unique_ptr<RunReader>> Open(const std::string& path) {
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (!f) return IoError("cannot open", path);
-    std::setvbuf(f, nullptr, _IOFBF, kRunIoBytes);
+    std::setvbuf(f, nullptr, _IONBF, 0);
     return std::unique_ptr<RunReader>(new RunReader(path, f));
   }
   ~RunReader() {
@@ -69,22 +79,46 @@ class RunReader {
   }
   // Loads the next record into current(); false at the end.
   StatusOr<bool> Advance() {
-    uint32_t n;
-    if (std::fread(&n, sizeof n, 1, f_) != 1) {
-      if (std::feof(f_)) return false;
-      return IoError("cannot read", path_);
+    pos_ += cur_len_;
+    cur_len_ = 0;
+    VEIL_ASSIGN_OR_RETURN(bool any, Ensure(sizeof(uint32_t)));
+    if (!any) {
+      if (pos_ != end_) return IoError("truncated run", path_);
+      return false;
     }
-    cur_.resize(n);
-    if (n && std::fread(cur_.data(), 1, n, f_) != n) return IoError("truncated run", path_);
+    uint32_t n;
+    std::memcpy(&n, buf_.data() + pos_, sizeof n);
+    pos_ += sizeof n;
+    VEIL_ASSIGN_OR_RETURN(bool whole, Ensure(n));
+    if (!whole) return IoError("truncated run", path_);
+    cur_len_ = n;
     return true;
   }
-  std::string_view current() const { return cur_; }
+  std::string_view current() const { return std::string_view(buf_.data() + pos_, cur_len_); }
 
  private:
   RunReader(std::string path, std::FILE* f) : path_(std::move(path)), f_(f) {}
+  // Makes `bytes` bytes available at pos_ (refilling the buffer); false at the end of the file.
+  StatusOr<bool> Ensure(size_t bytes) {
+    if (end_ - pos_ >= bytes) return true;
+    std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
+    end_ -= pos_;
+    pos_ = 0;
+    if (buf_.size() < std::max(kRunIoBytes, bytes)) buf_.resize(std::max(kRunIoBytes, bytes));
+    while (end_ < bytes) {
+      const size_t got = std::fread(buf_.data() + end_, 1, buf_.size() - end_, f_);
+      if (got == 0) {
+        if (std::ferror(f_)) return IoError("cannot read", path_);
+        return false;
+      }
+      end_ += got;
+    }
+    return true;
+  }
   std::string path_;
   std::FILE* f_;
-  std::string cur_;
+  std::string buf_;
+  size_t pos_ = 0, end_ = 0, cur_len_ = 0;
 };
 
 void RemoveFiles(const std::vector<std::string>& paths) {
@@ -173,6 +207,11 @@ class MemoryStream : public SortedStream {
 }  // namespace
 
 uint64_t BytewisePrefix(std::string_view record) {
+  if (record.size() >= 8) {
+    uint64_t v;
+    std::memcpy(&v, record.data(), 8);
+    return __builtin_bswap64(v);
+  }
   uint64_t v = 0;
   const size_t n = std::min<size_t>(8, record.size());
   for (size_t i = 0; i < n; ++i)
@@ -206,11 +245,17 @@ Status ExternalSorter::Add(std::string_view record) {
   return Status();
 }
 
+// Stable without std::stable_sort's extra moves: equal records keep their arena order, which
+// is their insertion order.
 void ExternalSorter::SortIndex() {
   const std::string_view arena(arena_);
-  std::stable_sort(index_.begin(), index_.end(), [&](const Entry& a, const Entry& b) {
+  std::sort(index_.begin(), index_.end(), [&](const Entry& a, const Entry& b) {
     if (a.prefix != b.prefix) return a.prefix < b.prefix;
-    return less_(arena.substr(a.offset, a.length), arena.substr(b.offset, b.length));
+    const std::string_view ra = arena.substr(a.offset, a.length),
+                           rb = arena.substr(b.offset, b.length);
+    if (less_(ra, rb)) return true;
+    if (less_(rb, ra)) return false;
+    return a.offset < b.offset;
   });
 }
 
@@ -224,10 +269,8 @@ Status ExternalSorter::FlushRun() {
   VEIL_ASSIGN_OR_RETURN(auto w, RunWriter::Open(path));
   for (const Entry& e : index_) VEIL_RETURN_IF_ERROR(w->Write(arena.substr(e.offset, e.length)));
   VEIL_RETURN_IF_ERROR(w->Close());
-  arena_.clear();
-  arena_.shrink_to_fit();
+  arena_.clear();  // capacity kept for the next run
   index_.clear();
-  index_.shrink_to_fit();
   return Status();
 }
 
@@ -240,6 +283,8 @@ StatusOr<std::unique_ptr<SortedStream>> ExternalSorter::Finish() {
     return std::unique_ptr<SortedStream>(new MemoryStream(std::move(arena_), std::move(order)));
   }
   VEIL_RETURN_IF_ERROR(FlushRun());
+  std::string().swap(arena_);
+  std::vector<Entry>().swap(index_);
   std::vector<std::string> runs = std::move(runs_);
   runs_.clear();
   // Multi-pass: merge groups of kMaxMergeFanIn runs into new runs until one pass suffices.

@@ -106,5 +106,23 @@ TEST(ExternalSortEdgeTest, EmptyAndMissingDir) {
   EXPECT_EQ(bad.status().code(), "temp_io");
 }
 
+// Records larger than the run files' I/O buffer (1 MiB), mixed with small and empty ones, each
+// in its own run.
+TEST(ExternalSortEdgeTest, RecordsLargerThanTheIoBuffer) {
+  std::vector<std::string> in = {
+      std::string(3 << 20, 'c'),       "", "b", std::string(1 << 20, 'a'),
+      std::string((1 << 20) + 5, 'b'), "a"};
+  auto sorter = ExternalSorter::Create(
+      {"", 4096}, [](std::string_view a, std::string_view b) { return a < b; }, BytewisePrefix);
+  ASSERT_TRUE(sorter.ok());
+  for (const auto& r : in) ASSERT_TRUE((*sorter)->Add(r).ok());
+  EXPECT_GE((*sorter)->runs_written(), 3u);
+  auto expected = in;
+  std::sort(expected.begin(), expected.end());
+  auto stream = (*sorter)->Finish();
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  EXPECT_EQ(Drain(**stream), expected);
+}
+
 }  // namespace
 }  // namespace veil

@@ -10,7 +10,9 @@
 #include <fmt/format.h>
 
 #include "veil/base/bytes.h"
+#include "veil/base/log.h"
 #include "veil/base/parallel.h"
+#include "veil/base/time.h"
 #include "veil/crypto/hash.h"
 #include "veil/crypto/prg.h"
 
@@ -213,11 +215,18 @@ class BucketRun {
       for (size_t p = 0; p < 2; ++p) out_.fingerprints[p].resize(counts_[p]);
     }
     BucketStore store(buckets_, opt_.temp_dir, name_ + (receiver ? "-receiver" : "-sender"));
+    auto start = SteadyClock::now();
     VEIL_RETURN_IF_ERROR(Partition(keys, store));
+    Log().debug("{} psi: {} keys read, hashed and bucketed in {:.3f} s", name_, counts_[self_],
+                SecondsSince(start));
     if (receiver) matched_.assign(static_cast<size_t>((counts_[sender_] + 63) / 64), 0);
     for (int64_t b = 0; b < buckets_; ++b) {
       VEIL_RETURN_IF_ERROR(ctx_.cancel()->Check());
+      start = SteadyClock::now();
+      oprf_seconds_ = 0;
       VEIL_RETURN_IF_ERROR(receiver ? ReceiverBucket(b, store) : SenderBucket(b, store));
+      Log().debug("{} psi: bucket {}/{} in {:.3f} s, of which the OPRF {:.3f} s", name_, b + 1,
+                  buckets_, SecondsSince(start), oprf_seconds_);
       if (opt_.progress) opt_.progress(static_cast<double>(b + 1) / buckets_);
     }
     if (receiver) VEIL_RETURN_IF_ERROR(EmitUnmatched());
@@ -287,7 +296,9 @@ class BucketRun {
     std::unique_ptr<TagTable> tags;
     if (distinct > 0) {
       std::vector<Block> values;
+      const auto start = SteadyClock::now();
       VEIL_RETURN_IF_ERROR(oprf_.ReceiverEval(b, items, &values));
+      oprf_seconds_ += SecondsSince(start);
       if (values.size() != items.size()) {
         return InternalError("oprf_size", "the OPRF returned a value count other than the items'");
       }
@@ -383,7 +394,9 @@ class BucketRun {
     if (!hr.I64(&distinct) || distinct < 0 || distinct > counts_[receiver_]) {
       return AlgorithmError("bad_message", "malformed bucket header from the PSI receiver");
     }
+    auto start = SteadyClock::now();
     if (distinct > 0) VEIL_RETURN_IF_ERROR(oprf_.SenderPrepare(b, distinct));
+    oprf_seconds_ += SecondsSince(start);
     VEIL_ASSIGN_OR_RETURN(std::vector<SenderRecord> recs, store.Take<SenderRecord>(b));
     // Shuffle so that the order of the tags says nothing about the rows.
     const auto n = static_cast<int64_t>(recs.size());
@@ -408,7 +421,9 @@ class BucketRun {
       x.resize(static_cast<size_t>(count));
       for (int64_t e = 0; e < count; ++e) x[e] = recs[first + e].x;
       values.resize(static_cast<size_t>(k_ * count));
+      start = SteadyClock::now();
       oprf_.SenderEval(x.data(), count, values.data());
+      oprf_seconds_ += SecondsSince(start);
       Buffer msg(static_cast<size_t>(k_ * count * entry_bytes_));
       for (int64_t e = 0; e < count; ++e) {
         const auto row = static_cast<uint64_t>(recs[first + e].row);
@@ -437,6 +452,7 @@ class BucketRun {
   int64_t buckets_;
   int tag_bytes_, entry_bytes_;
   std::vector<uint64_t> matched_;  // receiver: sender rows already matched
+  double oprf_seconds_ = 0;        // time spent in the OPRF in the current bucket (debug log)
   BucketPsiOutput out_;
 };
 
