@@ -1,6 +1,7 @@
 #include "veil/psi/bucket_psi.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -58,12 +59,14 @@ int TagBytes(int k, int64_t n_r, int64_t n_s, int64_t buckets) {
   return std::clamp(bytes, 6, kMaxTagBytes);
 }
 
-// x̂ = BLAKE2b-128(key) for every key of the batch.
-std::vector<Block> HashKeys(const KeyBatch& batch) {
+using HashKey = std::array<uint8_t, 16>;
+
+// x̂ = SipHash128_k(key) for every key of the batch.
+std::vector<Block> HashKeys(const KeyBatch& batch, const HashKey& k) {
   std::vector<Block> out(batch.size());
   ParallelFor(static_cast<int64_t>(batch.size()), kHashGrain, [&](int64_t lo, int64_t hi) {
     for (int64_t j = lo; j < hi; ++j) {
-      const auto d = crypto::Blake2b128(batch.key(static_cast<size_t>(j)));
+      const auto d = crypto::SipHash128(k, batch.key(static_cast<size_t>(j)));
       std::memcpy(&out[j], d.data(), sizeof(Block));
     }
   });
@@ -215,6 +218,7 @@ class BucketRun {
       for (size_t p = 0; p < 2; ++p) out_.fingerprints[p].resize(counts_[p]);
     }
     BucketStore store(buckets_, opt_.temp_dir, name_ + (receiver ? "-receiver" : "-sender"));
+    VEIL_RETURN_IF_ERROR(AgreeHashKey());
     auto start = SteadyClock::now();
     VEIL_RETURN_IF_ERROR(Partition(keys, store));
     Log().debug("{} psi: {} keys read, hashed and bucketed in {:.3f} s", name_, counts_[self_],
@@ -238,6 +242,20 @@ class BucketRun {
     return fmt::format("{}/{}/{}", name_, bucket, what);
   }
 
+  // k = k_R ⊕ k_S from 16 random bytes of each party (one message each way).
+  Status AgreeHashKey() {
+    HashKey mine;
+    crypto::Prg(crypto::RandomSeed()).Fill(mine.data(), mine.size());
+    const size_t peer = 1 - self_;
+    VEIL_RETURN_IF_ERROR(ctx_.Send(peer, name_ + "/hashkey", Buffer(mine.begin(), mine.end())));
+    VEIL_ASSIGN_OR_RETURN(Buffer theirs, ctx_.Recv(peer, name_ + "/hashkey"));
+    if (theirs.size() != mine.size()) {
+      return AlgorithmError("bad_message", "malformed key-hash share from the PSI peer");
+    }
+    for (size_t i = 0; i < mine.size(); ++i) hash_key_[i] = mine[i] ^ theirs[i];
+    return Status();
+  }
+
   Status Emit(size_t party, const std::vector<int64_t>& rows, const std::vector<Fingerprint>& fps) {
     if (rows.empty()) return Status();
     if (opt_.on_fingerprints) return opt_.on_fingerprints(party, rows, fps);
@@ -259,7 +277,7 @@ class BucketRun {
       if (row + static_cast<int64_t>(got) > expected) {
         return AlgorithmError("key_count_mismatch", "key source has more keys than announced");
       }
-      const std::vector<Block> x = HashKeys(batch);
+      const std::vector<Block> x = HashKeys(batch, hash_key_);
       rows.clear();
       fps.clear();
       for (size_t j = 0; j < got; ++j, ++row) {
@@ -451,6 +469,7 @@ class BucketRun {
   int64_t batch_;
   int64_t buckets_;
   int tag_bytes_, entry_bytes_;
+  HashKey hash_key_{};             // k of x̂ = SipHash128_k(key), jointly random
   std::vector<uint64_t> matched_;  // receiver: sender rows already matched
   double oprf_seconds_ = 0;        // time spent in the OPRF in the current bucket (debug log)
   BucketPsiOutput out_;

@@ -3,8 +3,11 @@
 // items under the same key, followed by the same comparison step. This file holds that common
 // skeleton; each protocol supplies its per-bucket OPRF (BucketOprf).
 //
-// Keys are hashed to x̂ = BLAKE2b-128(key) (distinct keys collide with probability
-// ≤ N²/2^128) and split into B = ⌈max(n_R, n_S) / bucket_size⌉ buckets by x̂ (SecretFlow's
+// Keys are hashed to x̂ = SipHash128_k(key) (crypto/hash.h) under a key k = k_R ⊕ k_S that both
+// parties draw at random when the run starts, after the inputs are fixed — so, modelling SipHash
+// as a PRF, distinct keys collide with probability ≤ N²/2^128; BLAKE2b is 10× slower here and
+// collision resistance against inputs chosen after seeing k is not needed for semi-honest
+// parties — and split into B = ⌈max(n_R, n_S) / bucket_size⌉ buckets by x̂ (SecretFlow's
 // NegotiateBucketNum), so that both parties hold one bucket at a time; buckets are independent
 // sub-PSIs run one after another. In bucket b:
 //
@@ -19,7 +22,7 @@
 //
 // What R gets (the contract of ecdh_psi.h, for the join machinery of join_builder.h): a
 // fingerprint per row of both parties, equal for rows with equal keys across the parties. R's
-// rows get BLAKE2b-128(key) with the top bit cleared; a sender row that matched gets the
+// rows get x̂ with the top bit cleared; a sender row that matched gets the
 // fingerprint of the receiver key it matched; every other sender row gets a distinct
 // fingerprint with the top bit set (so it never equals a receiver fingerprint).
 //
