@@ -4,6 +4,8 @@
 #include <numeric>
 #include <optional>
 
+#include "veil/psi/join_rules.h"
+
 namespace veil::psi {
 
 namespace {
@@ -74,97 +76,50 @@ StatusOr<std::vector<PartyRows>> PlanJoin(JoinType type, size_t receiver, size_t
   if (!receiver_order.empty() && receiver_order.size() != fps[receiver].size()) {
     return InternalError("bad_order", "receiver_order is not a permutation of the receiver's rows");
   }
+  VEIL_ASSIGN_OR_RETURN(auto rules, internal::JoinRules::Create(type, n, receiver, left_rank));
   std::vector<PartyRows> out(n);
-  const std::vector<int64_t> order = Order(receiver_order, fps[receiver].size());
-
-  if (type == JoinType::kInner) {
-    std::vector<std::vector<Entry>> idx(n);
+  auto emit = [&](const std::vector<int64_t>& rows, bool) -> Status {
     for (size_t p = 0; p < n; ++p) {
-      if (p != receiver) idx[p] = SortedIndex(fps[p]);
+      // difference: each party keeps only its own rows.
+      if (rows[p] >= 0 || IsAligned(type)) out[p].rows.push_back(rows[p]);
     }
-    std::vector<std::pair<size_t, size_t>> ranges(n);
-    std::vector<size_t> cursor(n);
-    for (int64_t r : order) {
-      const Fingerprint& fp = fps[receiver][r];
-      bool all = true;
-      for (size_t p = 0; p < n && all; ++p) {
-        if (p == receiver) continue;
-        ranges[p] = Range(idx[p], fp);
-        all = ranges[p].first < ranges[p].second;
-      }
-      if (!all) continue;
-      // Cartesian product over the other parties' matching rows, lexicographic by rank.
-      for (size_t p = 0; p < n; ++p) cursor[p] = ranges[p].first;
-      while (true) {
-        out[receiver].rows.push_back(r);
-        for (size_t p = 0; p < n; ++p) {
-          if (p != receiver) out[p].rows.push_back(idx[p][cursor[p]].row);
-        }
-        size_t p = n;
-        while (p-- > 0) {
-          if (p == receiver) continue;
-          if (++cursor[p] < ranges[p].second) break;
-          cursor[p] = ranges[p].first;
-        }
-        if (p == static_cast<size_t>(-1)) break;
+    return Status();
+  };
+  std::vector<std::vector<Entry>> idx(n);
+  for (size_t p = 0; p < n; ++p) {
+    if (p != receiver) idx[p] = SortedIndex(fps[p]);
+  }
+  // The receiver's rows one by one in order, each with the other parties' rows of its key.
+  const size_t other = 1 - receiver;  // meaningful for two parties only
+  std::vector<bool> other_matched(n == 2 ? fps[other].size() : 0, false);
+  std::vector<std::vector<int64_t>> group(n);
+  for (int64_t r : Order(receiver_order, fps[receiver].size())) {
+    group[receiver] = {r};
+    for (size_t p = 0; p < n; ++p) {
+      if (p == receiver) continue;
+      auto [lo, hi] = Range(idx[p], fps[receiver][r]);
+      group[p].clear();
+      for (size_t k = lo; k < hi; ++k) group[p].push_back(idx[p][k].row);
+      if (n == 2) {
+        for (int64_t q : group[p]) other_matched[q] = true;
       }
     }
-    for (auto& pr : out) pr.local_sort_from = static_cast<int64_t>(pr.rows.size());
-    return out;
+    VEIL_RETURN_IF_ERROR(rules.ForKey(group, emit));
   }
-
-  if (n != 2) {
-    return ParameterError("join_needs_two_parties",
-                          JoinTypeName(type) + " is defined for exactly 2 parties");
-  }
-  const size_t other = 1 - receiver;
-  const std::vector<Entry> idx = SortedIndex(fps[other]);
-  std::vector<bool> other_matched(fps[other].size(), false);
-  const bool left_is_receiver = left_rank == receiver;
-  const bool keep_receiver = type == JoinType::kFull ||
-                             (type == JoinType::kLeft && left_is_receiver) ||
-                             (type == JoinType::kRight && !left_is_receiver);
-  const bool keep_other = type == JoinType::kFull ||
-                          (type == JoinType::kLeft && !left_is_receiver) ||
-                          (type == JoinType::kRight && left_is_receiver);
-
-  for (int64_t r : order) {
-    auto [lo, hi] = Range(idx, fps[receiver][r]);
-    for (size_t k = lo; k < hi; ++k) other_matched[idx[k].row] = true;
-    if (type == JoinType::kDifference) {
-      if (lo == hi) out[receiver].rows.push_back(r);
-      continue;
-    }
-    if (lo == hi) {
-      if (keep_receiver) {
-        out[receiver].rows.push_back(r);
-        out[other].rows.push_back(-1);
-      }
-      continue;
-    }
-    for (size_t k = lo; k < hi; ++k) {
-      out[receiver].rows.push_back(r);
-      out[other].rows.push_back(idx[k].row);
-    }
-  }
-  if (type == JoinType::kDifference) {
-    for (size_t q = 0; q < other_matched.size(); ++q) {
-      if (!other_matched[q]) out[other].rows.push_back(static_cast<int64_t>(q));
-    }
-    out[receiver].local_sort_from = static_cast<int64_t>(out[receiver].rows.size());
-    out[other].local_sort_from = 0;
-    return out;
-  }
-  const int64_t trailing = static_cast<int64_t>(out[other].rows.size());
-  if (keep_other) {
+  // Then the trailing block: the other party's rows whose key the receiver lacks, in row order.
+  std::vector<int64_t> trailing(n);
+  for (size_t p = 0; p < n; ++p) trailing[p] = static_cast<int64_t>(out[p].rows.size());
+  if (n == 2) {
+    group[receiver].clear();
     for (size_t q = 0; q < other_matched.size(); ++q) {
       if (other_matched[q]) continue;
-      out[receiver].rows.push_back(-1);
-      out[other].rows.push_back(static_cast<int64_t>(q));
+      group[other] = {static_cast<int64_t>(q)};
+      VEIL_RETURN_IF_ERROR(rules.ForKey(group, emit));
     }
   }
-  out[receiver].local_sort_from = static_cast<int64_t>(out[receiver].rows.size());
-  out[other].local_sort_from = trailing;
+  for (size_t p = 0; p < n; ++p) {
+    out[p].local_sort_from = p == receiver ? static_cast<int64_t>(out[p].rows.size()) : trailing[p];
+  }
   return out;
 }
 

@@ -51,10 +51,8 @@ uint64_t OrderedPrefix(std::string_view r) {
 }  // namespace
 
 StatusOr<std::unique_ptr<JoinBuilder>> JoinBuilder::Create(JoinBuilderOptions options) {
-  if (options.type != JoinType::kInner && options.parties != 2) {
-    return ParameterError("join_needs_two_parties",
-                          JoinTypeName(options.type) + " is defined for exactly 2 parties");
-  }
+  VEIL_ASSIGN_OR_RETURN(auto rules, internal::JoinRules::Create(options.type, options.parties,
+                                                                options.receiver, options.left));
   if (options.receiver >= options.parties || options.left >= options.parties) {
     return InternalError("bad_join_options", "receiver or left side out of range");
   }
@@ -64,8 +62,8 @@ StatusOr<std::unique_ptr<JoinBuilder>> JoinBuilder::Create(JoinBuilderOptions op
                         ExternalSorter::Create(options.sort_options, OrderedLess, OrderedPrefix));
   VEIL_ASSIGN_OR_RETURN(auto tail,
                         ExternalSorter::Create(options.sort_options, BytesLess, BytewisePrefix));
-  return std::unique_ptr<JoinBuilder>(
-      new JoinBuilder(std::move(options), std::move(items), std::move(ordered), std::move(tail)));
+  return std::unique_ptr<JoinBuilder>(new JoinBuilder(std::move(options), rules, std::move(items),
+                                                      std::move(ordered), std::move(tail)));
 }
 
 Status JoinBuilder::Add(size_t party, int64_t row, const Fingerprint& fp,
@@ -93,53 +91,16 @@ Status JoinBuilder::AddOrdered(std::string_view key, const std::vector<int64_t>&
   return ordered_->Add(scratch_);
 }
 
+Status JoinBuilder::AddTail(int64_t row) {
+  scratch_.clear();
+  PutBe64(&scratch_, EncodeRow(row));
+  return tail_->Add(scratch_);
+}
+
 Status JoinBuilder::Group(const std::vector<std::vector<int64_t>>& rows, std::string_view key) {
-  const size_t n = options_.parties, recv = options_.receiver;
-  const JoinType t = options_.type;
-  bool all = true;
-  for (const auto& r : rows) all = all && !r.empty();
-  std::vector<int64_t> out(n, -1);
-  if (t == JoinType::kInner || (all && t != JoinType::kDifference)) {
-    if (!all) return Status();
-    // Cartesian product, lexicographic over parties in rank order.
-    std::vector<size_t> cur(n, 0);
-    while (true) {
-      for (size_t p = 0; p < n; ++p) out[p] = rows[p][cur[p]];
-      VEIL_RETURN_IF_ERROR(AddOrdered(key, out));
-      size_t p = n;
-      while (p-- > 0) {
-        if (++cur[p] < rows[p].size()) break;
-        cur[p] = 0;
-      }
-      if (p == static_cast<size_t>(-1)) break;
-    }
-    return Status();
-  }
-  // Two parties, the key is not at both (or this is a difference).
-  const size_t other = 1 - recv;
-  const bool left_is_receiver = options_.left == recv;
-  const bool keep_receiver = t == JoinType::kDifference || t == JoinType::kFull ||
-                             (t == JoinType::kLeft && left_is_receiver) ||
-                             (t == JoinType::kRight && !left_is_receiver);
-  const bool keep_other = t == JoinType::kDifference || t == JoinType::kFull ||
-                          (t == JoinType::kLeft && !left_is_receiver) ||
-                          (t == JoinType::kRight && left_is_receiver);
-  if (all) return Status();  // difference drops matched keys
-  if (!rows[recv].empty() && keep_receiver) {
-    for (int64_t r : rows[recv]) {
-      out[recv] = r;
-      out[other] = -1;
-      VEIL_RETURN_IF_ERROR(AddOrdered(key, out));
-    }
-  }
-  if (!rows[other].empty() && keep_other) {
-    for (int64_t q : rows[other]) {
-      scratch_.clear();
-      PutBe64(&scratch_, EncodeRow(q));
-      VEIL_RETURN_IF_ERROR(tail_->Add(scratch_));
-    }
-  }
-  return Status();
+  return rules_.ForKey(rows, [&](const std::vector<int64_t>& out, bool tail) -> Status {
+    return tail ? AddTail(out[1 - options_.receiver]) : AddOrdered(key, out);
+  });
 }
 
 StatusOr<int64_t> JoinBuilder::Finish(const Emit& emit) {

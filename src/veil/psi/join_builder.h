@@ -26,6 +26,7 @@
 #include "veil/base/status.h"
 #include "veil/psi/fingerprint.h"
 #include "veil/psi/join.h"
+#include "veil/psi/join_rules.h"
 
 namespace veil::psi {
 
@@ -55,9 +56,11 @@ class JoinBuilder {
   StatusOr<int64_t> Finish(const Emit& emit);
 
  private:
-  JoinBuilder(JoinBuilderOptions options, std::unique_ptr<ExternalSorter> items,
-              std::unique_ptr<ExternalSorter> ordered, std::unique_ptr<ExternalSorter> tail)
+  JoinBuilder(JoinBuilderOptions options, internal::JoinRules rules,
+              std::unique_ptr<ExternalSorter> items, std::unique_ptr<ExternalSorter> ordered,
+              std::unique_ptr<ExternalSorter> tail)
       : options_(std::move(options)),
+        rules_(rules),
         items_(std::move(items)),
         ordered_(std::move(ordered)),
         tail_(std::move(tail)) {}
@@ -65,8 +68,10 @@ class JoinBuilder {
   // receiver's sort key.
   Status Group(const std::vector<std::vector<int64_t>>& rows, std::string_view key);
   Status AddOrdered(std::string_view key, const std::vector<int64_t>& rows);
+  Status AddTail(int64_t row);
 
   JoinBuilderOptions options_;
+  internal::JoinRules rules_;
   std::unique_ptr<ExternalSorter> items_, ordered_, tail_;
   std::string scratch_;
 };
