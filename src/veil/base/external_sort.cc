@@ -1,13 +1,12 @@
 #include "veil/base/external_sort.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <queue>
 
 #include "veil/base/random.h"
+#include "veil/base/record_file.h"
 
 namespace veil {
 
@@ -15,111 +14,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Bytes of buffered I/O per run file while merging.
-constexpr size_t kRunIoBytes = size_t{1} << 20;
 // Per-record bookkeeping in memory besides the bytes themselves.
 constexpr size_t kIndexOverheadBytes = 24;  // sizeof(ExternalSorter::Entry)
-
-Status IoError(const std::string& what, const std::string& path) {
-  return ResourceError("temp_io", what + " '" + path + "': " + std::strerror(errno));
-}
-
-// A run file: records as [u32 length][bytes]…, written and read through kRunIoBytes buffers of
-// our own (one fwrite/fread per buffer rather than two per record).
-class RunWriter {
- public:
-  static StatusOr<std::unique_ptr<RunWriter>> Open(const std::string& path) {
-    std::FILE* f = std::fopen(path.c_str(), "wb");
-    if (!f) return IoError("cannot create", path);
-    return std::unique_ptr<RunWriter>(new RunWriter(path, f));
-  }
-  ~RunWriter() {
-    if (f_) std::fclose(f_);
-  }
-  Status Write(std::string_view rec) {
-    const uint32_t n = static_cast<uint32_t>(rec.size());
-    buf_.append(reinterpret_cast<const char*>(&n), sizeof n);
-    buf_.append(rec);
-    return buf_.size() >= kRunIoBytes ? Flush() : Status();
-  }
-  Status Close() {
-    Status st = Flush();
-    const int rc = std::fclose(f_);
-    f_ = nullptr;
-    if (!st.ok()) return st;
-    return rc == 0 ? Status() : IoError("cannot close", path_);
-  }
-
- private:
-  RunWriter(std::string path, std::FILE* f) : path_(std::move(path)), f_(f) {
-    buf_.reserve(kRunIoBytes + 4096);
-  }
-  Status Flush() {
-    if (!buf_.empty() && std::fwrite(buf_.data(), 1, buf_.size(), f_) != buf_.size()) {
-      return IoError("cannot write", path_);
-    }
-    buf_.clear();
-    return Status();
-  }
-  std::string path_;
-  std::FILE* f_;
-  std::string buf_;
-};
-
-class RunReader {
- public:
-  static StatusOr<std::unique_ptr<RunReader>> Open(const std::string& path) {
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f) return IoError("cannot open", path);
-    std::setvbuf(f, nullptr, _IONBF, 0);
-    return std::unique_ptr<RunReader>(new RunReader(path, f));
-  }
-  ~RunReader() {
-    if (f_) std::fclose(f_);
-  }
-  // Loads the next record into current(); false at the end.
-  StatusOr<bool> Advance() {
-    pos_ += cur_len_;
-    cur_len_ = 0;
-    VEIL_ASSIGN_OR_RETURN(bool any, Ensure(sizeof(uint32_t)));
-    if (!any) {
-      if (pos_ != end_) return IoError("truncated run", path_);
-      return false;
-    }
-    uint32_t n;
-    std::memcpy(&n, buf_.data() + pos_, sizeof n);
-    pos_ += sizeof n;
-    VEIL_ASSIGN_OR_RETURN(bool whole, Ensure(n));
-    if (!whole) return IoError("truncated run", path_);
-    cur_len_ = n;
-    return true;
-  }
-  std::string_view current() const { return std::string_view(buf_.data() + pos_, cur_len_); }
-
- private:
-  RunReader(std::string path, std::FILE* f) : path_(std::move(path)), f_(f) {}
-  // Makes `bytes` bytes available at pos_ (refilling the buffer); false at the end of the file.
-  StatusOr<bool> Ensure(size_t bytes) {
-    if (end_ - pos_ >= bytes) return true;
-    std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
-    end_ -= pos_;
-    pos_ = 0;
-    if (buf_.size() < std::max(kRunIoBytes, bytes)) buf_.resize(std::max(kRunIoBytes, bytes));
-    while (end_ < bytes) {
-      const size_t got = std::fread(buf_.data() + end_, 1, buf_.size() - end_, f_);
-      if (got == 0) {
-        if (std::ferror(f_)) return IoError("cannot read", path_);
-        return false;
-      }
-      end_ += got;
-    }
-    return true;
-  }
-  std::string path_;
-  std::FILE* f_;
-  std::string buf_;
-  size_t pos_ = 0, end_ = 0, cur_len_ = 0;
-};
 
 void RemoveFiles(const std::vector<std::string>& paths) {
   std::error_code ec;
@@ -136,7 +32,7 @@ class MergeStream : public SortedStream {
     auto m =
         std::unique_ptr<MergeStream>(new MergeStream(std::move(runs), std::move(less), prefix));
     for (size_t i = 0; i < m->runs_.size(); ++i) {
-      VEIL_ASSIGN_OR_RETURN(auto r, RunReader::Open(m->runs_[i]));
+      VEIL_ASSIGN_OR_RETURN(auto r, RecordFileReader::Open(m->runs_[i]));
       m->readers_.push_back(std::move(r));
       VEIL_ASSIGN_OR_RETURN(bool any, m->readers_.back()->Advance());
       if (any) m->heap_.push(i);
@@ -182,7 +78,7 @@ class MergeStream : public SortedStream {
   std::vector<std::string> runs_;
   ExternalSorter::Less less_;
   ExternalSorter::Prefix prefix_;
-  std::vector<std::unique_ptr<RunReader>> readers_;
+  std::vector<std::unique_ptr<RecordFileReader>> readers_;
   std::priority_queue<size_t, std::vector<size_t>, Greater> heap_;
   size_t pending_ = kNone;
 };
@@ -266,8 +162,8 @@ Status ExternalSorter::FlushRun() {
   const std::string path =
       (fs::path(options_.temp_dir) / ("veil-sort-" + RandomUuid() + ".run")).string();
   runs_.push_back(path);
-  VEIL_ASSIGN_OR_RETURN(auto w, RunWriter::Open(path));
-  for (const Entry& e : index_) VEIL_RETURN_IF_ERROR(w->Write(arena.substr(e.offset, e.length)));
+  VEIL_ASSIGN_OR_RETURN(auto w, RecordFileWriter::Create(path));
+  for (const Entry& e : index_) VEIL_RETURN_IF_ERROR(w->Add(arena.substr(e.offset, e.length)));
   VEIL_RETURN_IF_ERROR(w->Close());
   arena_.clear();  // capacity kept for the next run
   index_.clear();
@@ -302,11 +198,11 @@ StatusOr<std::unique_ptr<SortedStream>> ExternalSorter::Finish() {
         RemoveFiles(next);
         return merged.status();
       }
-      VEIL_ASSIGN_OR_RETURN(auto w, RunWriter::Open(path));
+      VEIL_ASSIGN_OR_RETURN(auto w, RecordFileWriter::Create(path));
       while (true) {
         VEIL_ASSIGN_OR_RETURN(auto rec, (*merged)->Next());
         if (!rec) break;
-        VEIL_RETURN_IF_ERROR(w->Write(*rec));
+        VEIL_RETURN_IF_ERROR(w->Add(*rec));
       }
       VEIL_RETURN_IF_ERROR(w->Close());
       // The group's files are removed by the MergeStream destructor.
