@@ -10,6 +10,7 @@
 #include "veil/base/bytes.h"
 #include "veil/base/config_reader.h"
 #include "veil/base/external_sort.h"
+#include "veil/base/record_file.h"
 #include "veil/base/temp_dir.h"
 #include "veil/crypto/hash.h"
 #include "veil/data/csv.h"
@@ -283,12 +284,16 @@ struct InputScan {
   std::vector<size_t> key_columns;
   int64_t rows = 0;
   std::string index_path;  // RecordIndex file: where each row's record is
+  // When asked for: each row's sort key (KeyReader::SortKey), in row order (a record file).
+  std::string sort_keys_path;
 };
 
-// Streams the own input once: checks the key columns, writes the record index and, when
-// duplicates are not allowed, finds them with an external sort of key digests (bounded memory).
+// Streams the own input once: checks the key columns, writes the record index and, if asked,
+// the sort keys, and when duplicates are not allowed, finds them with an external sort of key
+// digests (bounded memory).
 StatusOr<InputScan> ScanInput(const std::string& path, const std::vector<std::string>& key_names,
-                              bool allow_duplicates, const std::string& temp_dir) {
+                              bool allow_duplicates, bool write_sort_keys,
+                              const std::string& temp_dir) {
   VEIL_ASSIGN_OR_RETURN(auto reader, data::CsvReader::Open(path));
   InputScan scan;
   scan.header = reader->header();
@@ -296,6 +301,11 @@ StatusOr<InputScan> ScanInput(const std::string& path, const std::vector<std::st
   reader.reset();
   scan.index_path = temp_dir + "/records.idx";
   VEIL_ASSIGN_OR_RETURN(auto index, data::RecordIndexWriter::Create(scan.index_path));
+  std::unique_ptr<RecordFileWriter> sort_keys;
+  if (write_sort_keys) {
+    scan.sort_keys_path = temp_dir + "/sort_keys.rec";
+    VEIL_ASSIGN_OR_RETURN(sort_keys, RecordFileWriter::Create(scan.sort_keys_path));
+  }
   std::unique_ptr<ExternalSorter> digests;
   if (!allow_duplicates) {
     VEIL_ASSIGN_OR_RETURN(digests, ExternalSorter::Create(
@@ -310,11 +320,15 @@ StatusOr<InputScan> ScanInput(const std::string& path, const std::vector<std::st
   data::RecordRef ref;
   int64_t line = 0;
   psi::KeyBatch key;
-  std::string rec;
+  std::string rec, sort_key;
   while (true) {
     VEIL_ASSIGN_OR_RETURN(bool more, keys->NextRow(&cols, &ref, &line));
     if (!more) break;
     VEIL_RETURN_IF_ERROR(index->Add(ref));
+    if (sort_keys) {
+      KeyReader::SortKey(cols, &sort_key);
+      VEIL_RETURN_IF_ERROR(sort_keys->Add(sort_key));
+    }
     if (digests) {
       key.clear();
       key.AddKey(cols);
@@ -326,6 +340,7 @@ StatusOr<InputScan> ScanInput(const std::string& path, const std::vector<std::st
   }
   scan.rows = index->rows();
   VEIL_RETURN_IF_ERROR(index->Close());
+  if (sort_keys) VEIL_RETURN_IF_ERROR(sort_keys->Close());
   if (digests) {
     VEIL_ASSIGN_OR_RETURN(auto sorted, digests->Finish());
     std::string prev;
@@ -560,8 +575,10 @@ StatusOr<json> Run(PartyRun& run) {
 
   // 1. Precheck: scan the own input, then everyone learns everyone's verdict and size.
   progress("precheck", 0.0);
+  // The receiver's join orders by sort key; the scan writes them so the input is not read again.
+  const bool need_sort_keys = cfg.sort && is_receiver;
   StatusOr<InputScan> scan =
-      ScanInput(input, cfg.keys.at(self), cfg.allow_duplicates, temp->path());
+      ScanInput(input, cfg.keys.at(self), cfg.allow_duplicates, need_sort_keys, temp->path());
   VEIL_ASSIGN_OR_RETURN(auto verdicts, ctx.AllGather("psi/precheck", EncodeVerdict(scan)));
   if (!scan.ok()) return scan.status();
   std::vector<int64_t> counts(parties.size());
@@ -573,7 +590,7 @@ StatusOr<json> Run(PartyRun& run) {
   // 2. The PSI protocol (KKRT, RR22 or ECDH); the receiver feeds every fingerprint into the join
   //    builder.
   std::unique_ptr<psi::JoinBuilder> join;
-  std::unique_ptr<KeyReader> own_sort_keys;
+  std::unique_ptr<RecordFileReader> own_sort_keys;
   if (is_receiver) {
     psi::JoinBuilderOptions jo;
     jo.type = cfg.join;
@@ -584,20 +601,23 @@ StatusOr<json> Run(PartyRun& run) {
     jo.sort_options = {temp->path(), kSortMemoryBytes};
     VEIL_ASSIGN_OR_RETURN(join, psi::JoinBuilder::Create(jo));
     if (cfg.sort) {
-      VEIL_ASSIGN_OR_RETURN(own_sort_keys, KeyReader::Open(input, scan->key_columns));
+      VEIL_ASSIGN_OR_RETURN(own_sort_keys, RecordFileReader::Open(scan->sort_keys_path));
     }
   }
   VEIL_ASSIGN_OR_RETURN(auto key_reader, KeyReader::Open(input, scan->key_columns));
   CsvKeySource keys(std::move(key_reader));
-  std::vector<std::string_view> cols;
-  std::string sort_key;
-  // The receiver's own rows arrive in row order, so their sort keys are read alongside.
+  // Every protocol hands over the receiver's own rows in row order (bucket_psi.h, ecdh_psi.h),
+  // so their sort keys stream from the scan's file alongside.
+  int64_t next_own_row = 0;
   auto add_row = [&](size_t party, int64_t row, const psi::Fingerprint& fp) -> Status {
-    sort_key.clear();
+    std::string_view sort_key;
     if (own_sort_keys && party == receiver) {
-      VEIL_ASSIGN_OR_RETURN(bool more, own_sort_keys->NextRow(&cols, nullptr, nullptr));
-      if (!more) return AlgorithmError("key_count_mismatch", "input shrank during the task");
-      KeyReader::SortKey(cols, &sort_key);
+      if (row != next_own_row++) {
+        return InternalError("row_order", "the receiver's own rows must arrive in row order");
+      }
+      VEIL_ASSIGN_OR_RETURN(bool more, own_sort_keys->Advance());
+      if (!more) return AlgorithmError("key_count_mismatch", "input grew during the task");
+      sort_key = own_sort_keys->current();
     }
     return join->Add(party, row, fp, sort_key);
   };
