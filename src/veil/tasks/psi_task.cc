@@ -388,14 +388,14 @@ Status DecodeVerdict(const Buffer& b, const std::string& party, int64_t* count) 
 // Writes one party's output: its own input records in plan order, an empty row for -1 (aligned
 // joins; skipped for difference). Rows of the trailing block are sorted by this party's keys
 // when `sort` is on, with an external sort (they arrive in row order, so their keys are read
-// with one forward pass over the input).
+// with one forward pass over the scan's sort keys, which must then have been written).
 class OutputWriter {
  public:
   static StatusOr<std::unique_ptr<OutputWriter>> Create(const std::string& input,
                                                         const std::string& output,
                                                         const InputScan& scan, bool aligned,
                                                         bool sort, const std::string& temp_dir) {
-    auto w = std::unique_ptr<OutputWriter>(new OutputWriter(input, aligned, sort, temp_dir, scan));
+    auto w = std::unique_ptr<OutputWriter>(new OutputWriter(aligned, sort, temp_dir, scan));
     VEIL_ASSIGN_OR_RETURN(w->file_, data::CsvRowFile::Open(input));
     VEIL_ASSIGN_OR_RETURN(w->index_, data::RecordIndex::Open(scan.index_path));
     VEIL_ASSIGN_OR_RETURN(w->writer_, data::CsvWriter::Create(output, scan.header));
@@ -437,13 +437,11 @@ class OutputWriter {
   int64_t rows() const { return rows_; }
 
  private:
-  OutputWriter(std::string input, bool aligned, bool sort, std::string temp_dir,
-               const InputScan& scan)
-      : input_(std::move(input)),
-        aligned_(aligned),
+  OutputWriter(bool aligned, bool sort, std::string temp_dir, const InputScan& scan)
+      : aligned_(aligned),
         sort_(sort),
         temp_dir_(std::move(temp_dir)),
-        key_columns_(scan.key_columns) {}
+        sort_keys_path_(scan.sort_keys_path) {}
 
   Status Flush() {
     if (run_.empty()) return Status();
@@ -455,6 +453,9 @@ class OutputWriter {
   // Record = sort key ‖ RecordRef; ordered by the sort key (stable: ties keep row order).
   Status AddSortedTail(int64_t row) {
     if (!tail_sorter_) {
+      if (sort_keys_path_.empty()) {
+        return InternalError("no_sort_keys", "trailing rows to sort, but no sort keys were kept");
+      }
       VEIL_ASSIGN_OR_RETURN(
           tail_sorter_,
           ExternalSorter::Create({temp_dir_, kSortMemoryBytes},
@@ -462,33 +463,31 @@ class OutputWriter {
                                    return a.substr(0, a.size() - sizeof(data::RecordRef)) <
                                           b.substr(0, b.size() - sizeof(data::RecordRef));
                                  }));
-      VEIL_ASSIGN_OR_RETURN(keys_, KeyReader::Open(input_, key_columns_));
+      VEIL_ASSIGN_OR_RETURN(sort_keys_, RecordFileReader::Open(sort_keys_path_));
     }
     if (row < next_key_row_)
       return InternalError("tail_order", "trailing rows must come in row order");
-    data::RecordRef ref;
     while (next_key_row_ <= row) {
-      VEIL_ASSIGN_OR_RETURN(bool more, keys_->NextRow(&cols_, &ref, nullptr));
+      VEIL_ASSIGN_OR_RETURN(bool more, sort_keys_->Advance());
       if (!more) return AlgorithmError("bad_row_index", "row index beyond the input");
       ++next_key_row_;
     }
-    KeyReader::SortKey(cols_, &scratch_);
+    const data::RecordRef ref = index_->Get(row);
+    scratch_.assign(sort_keys_->current());
     scratch_.append(reinterpret_cast<const char*>(&ref), sizeof ref);
     return tail_sorter_->Add(scratch_);
   }
 
-  std::string input_;
   bool aligned_, sort_;
   std::string temp_dir_;
-  std::vector<size_t> key_columns_;
+  std::string sort_keys_path_;
   std::unique_ptr<data::CsvRowFile> file_;
   std::unique_ptr<data::RecordIndex> index_;
   std::unique_ptr<data::CsvWriter> writer_;
   std::vector<data::RecordRef> run_;
   std::unique_ptr<ExternalSorter> tail_sorter_;
-  std::unique_ptr<KeyReader> keys_;
+  std::unique_ptr<RecordFileReader> sort_keys_;
   int64_t next_key_row_ = 0;
-  std::vector<std::string_view> cols_;
   std::string scratch_;
   int64_t rows_ = 0;
 };
@@ -575,8 +574,10 @@ StatusOr<json> Run(PartyRun& run) {
 
   // 1. Precheck: scan the own input, then everyone learns everyone's verdict and size.
   progress("precheck", 0.0);
-  // The receiver's join orders by sort key; the scan writes them so the input is not read again.
-  const bool need_sort_keys = cfg.sort && is_receiver;
+  // Sort keys order the receiver's join and the trailing block a non-receiver may get (outer
+  // joins, difference); the scan writes them so that the input is not read again for them.
+  const bool need_sort_keys =
+      cfg.sort && (is_receiver || (cfg.broadcast && cfg.join != psi::JoinType::kInner));
   StatusOr<InputScan> scan =
       ScanInput(input, cfg.keys.at(self), cfg.allow_duplicates, need_sort_keys, temp->path());
   VEIL_ASSIGN_OR_RETURN(auto verdicts, ctx.AllGather("psi/precheck", EncodeVerdict(scan)));

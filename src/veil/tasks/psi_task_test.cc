@@ -260,7 +260,7 @@ std::vector<std::optional<std::vector<std::string>>> ReadOutputKeys(const std::s
 TEST_P(PsiProtocolTest, SortOrdersEveryBlockAcrossBatches) {
   std::vector<std::string> parties = {"alice", "bob"};
   const size_t receiver = 1, ncols = 2;
-  for (const std::string join : {"inner_join", "full_join", "difference"}) {
+  for (const std::string join : {"inner_join", "right_join", "full_join", "difference"}) {
     std::mt19937_64 rng(join.size());
     std::vector<Keys> keys = {psi::testutil::RandomKeys(rng, 120, 90, ncols),
                               psi::testutil::RandomKeys(rng, 130, 90, ncols)};
