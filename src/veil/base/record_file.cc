@@ -1,22 +1,15 @@
 #include "veil/base/record_file.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
+
+#include "veil/base/temp_dir.h"
 
 namespace veil {
 
-namespace {
-
-Status IoError(const std::string& what, const std::string& path) {
-  return ResourceError("temp_io", what + " '" + path + "': " + std::strerror(errno));
-}
-
-}  // namespace
-
 StatusOr<std::unique_ptr<RecordFileWriter>> RecordFileWriter::Create(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return IoError("cannot create", path);
+  if (!f) return TempIoError("cannot create", path);
   return std::unique_ptr<RecordFileWriter>(new RecordFileWriter(path, f));
 }
 
@@ -38,7 +31,7 @@ Status RecordFileWriter::Add(std::string_view record) {
 
 Status RecordFileWriter::Flush() {
   if (!buf_.empty() && std::fwrite(buf_.data(), 1, buf_.size(), f_) != buf_.size()) {
-    return IoError("cannot write", path_);
+    return TempIoError("cannot write", path_);
   }
   buf_.clear();
   return Status();
@@ -50,12 +43,12 @@ Status RecordFileWriter::Close() {
   const int rc = std::fclose(f_);
   f_ = nullptr;
   if (!st.ok()) return st;
-  return rc == 0 ? Status() : IoError("cannot close", path_);
+  return rc == 0 ? Status() : TempIoError("cannot close", path_);
 }
 
 StatusOr<std::unique_ptr<RecordFileReader>> RecordFileReader::Open(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return IoError("cannot open", path);
+  if (!f) return TempIoError("cannot open", path);
   std::setvbuf(f, nullptr, _IONBF, 0);
   return std::unique_ptr<RecordFileReader>(new RecordFileReader(path, f));
 }
@@ -69,14 +62,14 @@ StatusOr<bool> RecordFileReader::Advance() {
   cur_len_ = 0;
   VEIL_ASSIGN_OR_RETURN(bool any, Ensure(sizeof(uint32_t)));
   if (!any) {
-    if (pos_ != end_) return IoError("truncated record", path_);
+    if (pos_ != end_) return TempIoError("truncated record", path_);
     return false;
   }
   uint32_t n;
   std::memcpy(&n, buf_.data() + pos_, sizeof n);
   pos_ += sizeof n;
   VEIL_ASSIGN_OR_RETURN(bool whole, Ensure(n));
-  if (!whole) return IoError("truncated record", path_);
+  if (!whole) return TempIoError("truncated record", path_);
   cur_len_ = n;
   return true;
 }
@@ -91,7 +84,7 @@ StatusOr<bool> RecordFileReader::Ensure(size_t bytes) {
   while (end_ < bytes) {
     const size_t got = std::fread(buf_.data() + end_, 1, buf_.size() - end_, f_);
     if (got == 0) {
-      if (std::ferror(f_)) return IoError("cannot read", path_);
+      if (std::ferror(f_)) return TempIoError("cannot read", path_);
       return false;
     }
     end_ += got;

@@ -1,5 +1,7 @@
 #include "veil/base/temp_dir.h"
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "veil/base/random.h"
@@ -23,6 +25,10 @@ StatusOr<std::unique_ptr<ScopedTempDir>> ScopedTempDir::Create(const std::string
 ScopedTempDir::~ScopedTempDir() {
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+}
+
+Status TempIoError(const std::string& what, const std::string& path) {
+  return ResourceError("temp_io", what + " '" + path + "': " + std::strerror(errno));
 }
 
 }  // namespace veil

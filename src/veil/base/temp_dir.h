@@ -1,5 +1,6 @@
 // ScopedTempDir: a fresh private directory (mode 0700) removed with everything in it when the
 // object is destroyed. Created under `parent` or, when empty, $TMPDIR / the system temp dir.
+// TempIoError: the error of a failed I/O call on a temporary (spill, index, run) file.
 #pragma once
 
 #include <memory>
@@ -22,5 +23,8 @@ class ScopedTempDir {
   explicit ScopedTempDir(std::string path) : path_(std::move(path)) {}
   std::string path_;
 };
+
+// ResourceError "temp_io" "<what> '<path>': <strerror(errno)>"; call right after the failed call.
+Status TempIoError(const std::string& what, const std::string& path);
 
 }  // namespace veil

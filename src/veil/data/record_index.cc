@@ -3,24 +3,20 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-
 #include <sys/mman.h>
 #include <sys/stat.h>
+
+#include "veil/base/temp_dir.h"
 
 namespace veil::data {
 
 namespace {
 constexpr size_t kWriteBufferBytes = size_t{1} << 20;
-Status IoError(const std::string& what, const std::string& path) {
-  return ResourceError("temp_io", what + " '" + path + "': " + std::strerror(errno));
-}
 }  // namespace
 
 StatusOr<std::unique_ptr<RecordIndexWriter>> RecordIndexWriter::Create(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return IoError("cannot create", path);
+  if (!f) return TempIoError("cannot create", path);
   std::setvbuf(f, nullptr, _IOFBF, kWriteBufferBytes);
   return std::unique_ptr<RecordIndexWriter>(new RecordIndexWriter(path, f));
 }
@@ -30,7 +26,7 @@ RecordIndexWriter::~RecordIndexWriter() {
 }
 
 Status RecordIndexWriter::Add(const RecordRef& ref) {
-  if (std::fwrite(&ref, sizeof ref, 1, f_) != 1) return IoError("cannot write", path_);
+  if (std::fwrite(&ref, sizeof ref, 1, f_) != 1) return TempIoError("cannot write", path_);
   ++rows_;
   return Status();
 }
@@ -39,16 +35,16 @@ Status RecordIndexWriter::Close() {
   if (!f_) return Status();
   int rc = std::fclose(f_);
   f_ = nullptr;
-  return rc == 0 ? Status() : IoError("cannot close", path_);
+  return rc == 0 ? Status() : TempIoError("cannot close", path_);
 }
 
 StatusOr<std::unique_ptr<RecordIndex>> RecordIndex::Open(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return IoError("cannot open", path);
+  if (fd < 0) return TempIoError("cannot open", path);
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     ::close(fd);
-    return IoError("cannot stat", path);
+    return TempIoError("cannot stat", path);
   }
   const size_t bytes = static_cast<size_t>(st.st_size);
   if (bytes % sizeof(RecordRef) != 0) {
@@ -60,7 +56,7 @@ StatusOr<std::unique_ptr<RecordIndex>> RecordIndex::Open(const std::string& path
     void* p = ::mmap(nullptr, bytes, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {
       ::close(fd);
-      return IoError("cannot map", path);
+      return TempIoError("cannot map", path);
     }
     refs = static_cast<const RecordRef*>(p);
   }
