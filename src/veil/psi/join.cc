@@ -43,30 +43,22 @@ std::vector<int64_t> Order(const std::vector<int64_t>& receiver_order, size_t n)
 
 }  // namespace
 
+const std::vector<std::string>& JoinTypeNames() {
+  static_assert(static_cast<int>(JoinType::kDifference) == 4, "names follow JoinType's order");
+  static const std::vector<std::string> names = {"inner_join", "left_join", "right_join",
+                                                 "full_join", "difference"};
+  return names;
+}
+
 std::optional<JoinType> ParseJoinType(const std::string& name) {
-  if (name == "inner_join") return JoinType::kInner;
-  if (name == "left_join") return JoinType::kLeft;
-  if (name == "right_join") return JoinType::kRight;
-  if (name == "full_join") return JoinType::kFull;
-  if (name == "difference") return JoinType::kDifference;
+  const std::vector<std::string>& names = JoinTypeNames();
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == name) return static_cast<JoinType>(i);
+  }
   return std::nullopt;
 }
 
-std::string JoinTypeName(JoinType type) {
-  switch (type) {
-    case JoinType::kInner:
-      return "inner_join";
-    case JoinType::kLeft:
-      return "left_join";
-    case JoinType::kRight:
-      return "right_join";
-    case JoinType::kFull:
-      return "full_join";
-    case JoinType::kDifference:
-      return "difference";
-  }
-  return "inner_join";
-}
+std::string JoinTypeName(JoinType type) { return JoinTypeNames()[static_cast<size_t>(type)]; }
 
 StatusOr<std::vector<PartyRows>> PlanJoin(JoinType type, size_t receiver, size_t left_rank,
                                           const std::vector<std::vector<Fingerprint>>& fps,

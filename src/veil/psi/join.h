@@ -29,7 +29,10 @@ namespace veil::psi {
 
 enum class JoinType { kInner, kLeft, kRight, kFull, kDifference };
 
-// "inner_join" … "difference"; nullopt for anything else.
+// The task_config names, in JoinType order: "inner_join", "left_join", "right_join",
+// "full_join", "difference".
+const std::vector<std::string>& JoinTypeNames();
+// One of JoinTypeNames(); nullopt for anything else.
 std::optional<JoinType> ParseJoinType(const std::string& name);
 std::string JoinTypeName(JoinType type);
 // Whether the join's outputs are row-aligned across parties (all but difference).

@@ -73,6 +73,17 @@ TEST(JoinPlanTest, ReceiverOrderAndTrailingBlock) {
   EXPECT_EQ((*plan)[1].local_sort_from, 3);
 }
 
+TEST(JoinTypeTest, NamesRoundTrip) {
+  for (auto t : {JoinType::kInner, JoinType::kLeft, JoinType::kRight, JoinType::kFull,
+                 JoinType::kDifference}) {
+    EXPECT_EQ(ParseJoinType(JoinTypeName(t)), t);
+  }
+  EXPECT_EQ(JoinTypeName(JoinType::kInner), "inner_join");
+  EXPECT_EQ(JoinTypeName(JoinType::kDifference), "difference");
+  EXPECT_EQ(JoinTypeNames().size(), 5u);
+  EXPECT_EQ(ParseJoinType("cross_join"), std::nullopt);
+}
+
 TEST(JoinPlanTest, OuterJoinNeedsTwoParties) {
   std::vector<Keys> keys = {{{"a"}}, {{"a"}}, {{"a"}}};
   auto plan = PlanJoin(JoinType::kLeft, 0, 0, FakeFingerprints(keys));

@@ -61,8 +61,6 @@ std::string SupportedProtocols() {
   return fmt::format("{}, {}, {}", fmt::join(kKkrtProtocols, ", "), fmt::join(kRr22Protocols, ", "),
                      fmt::join(kEcdhProtocols, ", "));
 }
-const std::vector<std::string> kJoinTypes = {"inner_join", "left_join", "right_join", "full_join",
-                                             "difference"};
 
 // The task's parsed configuration (after validation succeeded).
 struct PsiConfig {
@@ -95,7 +93,7 @@ PsiConfig ReadConfig(const json& cfg, const std::vector<std::string>& parties, P
   c.broadcast = r.Bool("broadcast_result", false);
   c.sort = r.Bool("sort", false);
   r.Bool("precheck_input", false);
-  auto join = r.Enum("join_type", Required::kNo, kJoinTypes);
+  auto join = r.Enum("join_type", Required::kNo, psi::JoinTypeNames());
   auto left = r.String("left_side", Required::kNo);
   c.allow_duplicates = r.Bool("allow_duplicated_keys", true);
   c.allow_empty = r.Bool("allow_empty_result", true);
