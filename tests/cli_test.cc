@@ -77,7 +77,7 @@ TEST_F(CliTest, BadEnvelopeIsOneJsonErrorWithEveryProblem) {
       {"subtask_id", "s"},
       {"execution_id", "e1"},
       {"sf_init_config", {{"parties", {"alice", "bob"}}, {"address", "local"}}},
-      {"task_config", {{"task_type", "psi"}, {"keys", "id"}, {"protocol", "PROTOCOL_RR22"}}}};
+      {"task_config", {{"task_type", "psi"}, {"keys", "id"}, {"protocol", "BC22_PSI_2PC"}}}};
   WriteFile(P("env.json"), env.dump());
   auto r = RunProcess({VeilBin(), "run", P("env.json")}, P("run"));
   EXPECT_NE(r.exit_code, 0);
