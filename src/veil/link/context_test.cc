@@ -112,5 +112,23 @@ TEST(MemoryLinkTest, AbortCarriesTheCauseToEveryPeer) {
   EXPECT_EQ(w[1]->Recv(2, "x").status().code(), kPeerFailedCode);
 }
 
+// A third party's message that is still on its way when another party aborts is delivered
+// (within kAbortGraceMs), so a deterministic error reached by every party is reported as such.
+TEST(MemoryLinkTest, MessageFromAnotherPeerShortlyAfterAnAbortIsStillDelivered) {
+  auto w = test::MakeWorld(3);
+  w[2]->Abort(ParameterError("unknown_column", "bad column"));
+  auto late = std::async(std::launch::async, [&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    return w[1]->Send(0, "part", Buffer{7});
+  });
+  auto got = w[0]->Recv(1, "part");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, Buffer{7});
+  EXPECT_TRUE(late.get().ok());
+  // Nothing from bob: the abort's error after the grace period; from carol (the aborter) at once.
+  EXPECT_EQ(w[0]->Recv(1, "never").status().code(), kPeerFailedCode);
+  EXPECT_EQ(w[0]->Recv(2, "never").status().code(), kPeerFailedCode);
+}
+
 }  // namespace
 }  // namespace veil::link

@@ -14,6 +14,13 @@ void Mailbox::Put(size_t from, const std::string& tag, Buffer payload) {
       type = "NetworkError";
       message = "a peer aborted the session";
     }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (shutdown_.ok()) {
+        aborted_by_ = from;
+        aborted_at_ = std::chrono::steady_clock::now();
+      }
+    }
     Shutdown(Status(ErrorTypeFromName(type), kPeerFailedCode, message));
     return;
   }
@@ -56,15 +63,22 @@ StatusOr<Buffer> Mailbox::Take(size_t from, const std::string& tag, int64_t time
       if (it->second.empty()) queues_.erase(it);
       return out;
     }
-    if (!shutdown_.ok()) return shutdown_;
+    auto now = Clock::now();
+    auto wake = std::min(deadline, now + kCancelPoll);
+    if (!shutdown_.ok()) {
+      const auto grace_end = aborted_at_ + std::chrono::milliseconds(kAbortGraceMs);
+      if (aborted_by_ == static_cast<size_t>(-1) || from == aborted_by_ || now >= grace_end) {
+        return shutdown_;
+      }
+      wake = std::min(wake, grace_end);
+    }
     if (from < peer_lost_.size() && !peer_lost_[from].ok()) return peer_lost_[from];
     if (cancel && cancel->cancelled()) return cancel->reason();
-    auto now = Clock::now();
     if (now >= deadline) {
       return NetworkError("recv_timeout", "no message '" + tag + "' from " + peer_name +
                                               " within " + std::to_string(timeout_ms) + " ms");
     }
-    cv_.wait_until(lock, std::min(deadline, now + kCancelPoll));
+    cv_.wait_until(lock, wake);
   }
 }
 

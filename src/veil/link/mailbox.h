@@ -4,6 +4,7 @@
 // Thread safety: all methods may be called concurrently.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -17,6 +18,13 @@
 #include "veil/base/status.h"
 
 namespace veil::link {
+
+// After an abort notice from party X, receives from a party other than X keep waiting up to
+// this long for their message: a deterministic error that every party computes from the same
+// exchanged data (e.g. a validation after an AllGather) lets X fail and abort while a third
+// party's part of that exchange is still on its way; waiting for it lets this party reach and
+// report the same error itself instead of "peer_failed".
+inline constexpr int64_t kAbortGraceMs = 250;
 
 class Mailbox {
  public:
@@ -40,6 +48,8 @@ class Mailbox {
   std::map<std::pair<size_t, std::string>, std::deque<Buffer>> queues_;
   std::vector<Status> peer_lost_;
   Status shutdown_;
+  size_t aborted_by_ = static_cast<size_t>(-1);  // sender of the abort notice, if any
+  std::chrono::steady_clock::time_point aborted_at_;
 };
 
 }  // namespace veil::link
