@@ -14,8 +14,9 @@ namespace {
 
 TEST(PprfTest, GgmLevelIsDaviesMeyerUnderTwoFixedKeys) {
   std::mt19937_64 rng(21);
-  // 7 nodes: one 4-lane batch and a scalar tail.
-  std::vector<Block> in(7), out(14), e0(7), e1(7);
+  // 23 nodes: two 8-node VAES batches, then a 4-node AES-NI batch and a scalar tail (AES-NI
+  // only: five 4-node batches and the tail).
+  std::vector<Block> in(23), out(46), e0(23), e1(23);
   for (auto& v : in) v = Block{rng(), rng()};
   GgmExpandLevel(in.data(), in.size(), out.data());
   crypto::AesEcb(GgmKey(0), in.data(), e0.data(), in.size());
