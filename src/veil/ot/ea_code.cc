@@ -18,7 +18,7 @@ constexpr int64_t kRowGrain = 16384;
 constexpr int64_t kRowBatch = 1024;
 // How many rows ahead the expansion prefetches x: enough reads in flight to hide DRAM latency,
 // few enough that the lines are still cached when their row is reached.
-constexpr int64_t kPrefetchRows = 8;
+constexpr int64_t kPrefetchRows = 12;
 
 // The definition of a row: position r is ⌊words[r]·n / 2^64⌋, moved to the next index (mod n)
 // not yet in the row.
