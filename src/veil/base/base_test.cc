@@ -7,6 +7,7 @@
 #include "veil/base/bytes.h"
 #include "veil/base/parallel.h"
 #include "veil/base/random.h"
+#include "veil/base/scratch.h"
 #include "veil/base/time.h"
 
 namespace veil {
@@ -59,6 +60,25 @@ TEST(ParallelTest, CoversRangeExactlyOnce) {
   int calls = 0;
   ParallelFor(0, 10, [&](int64_t, int64_t) { ++calls; });
   EXPECT_EQ(calls, 0);
+}
+
+TEST(ScratchArrayTest, SmallAndHugeArraysHoldWhatIsWritten) {
+  for (size_t n : {size_t{0}, size_t{1}, size_t{1000}, (kScratchHugePageBytes / 8) * 3 + 5}) {
+    ScratchArray<uint64_t> a(n);
+    EXPECT_EQ(a.size(), n);
+    if (n >= kScratchHugePageBytes / 8) {
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(a.data()) % kScratchHugePageBytes, 0u);
+    }
+    for (size_t i = 0; i < n; ++i) a[i] = i * 7;
+    ScratchArray<uint64_t> b(std::move(a));
+    EXPECT_EQ(a.data(), nullptr);
+    EXPECT_EQ(a.size(), 0u);
+    for (size_t i = 0; i < n; ++i) ASSERT_EQ(b[i], i * 7);
+    ScratchArray<uint64_t> c(3);
+    c = std::move(b);  // swaps: b now owns the 3 elements and frees them
+    EXPECT_EQ(c.size(), n);
+    EXPECT_EQ(b.size(), 3u);
+  }
 }
 
 }  // namespace

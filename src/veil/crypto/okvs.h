@@ -44,7 +44,12 @@
 // public, so a retry leaks only that the first seed failed).
 //
 // Thread safety: an Okvs is an immutable value; Encode and Decode may run concurrently. Both
-// split their work across base ParallelFor (hashing; decoding), the elimination is sequential.
+// split their work across base ParallelFor (hashing, putting the rows in start order with a radix
+// sort; evaluating), the elimination and back substitution are sequential. Both visit the rows in
+// start order, so P is read as a stream; with AVX-512 a row's window of P is combined four Blocks
+// at a time with masked loads instead of bit by bit.
+// Memory: Encode uses about 36 + 8·⌈w/64⌉ bytes of transient buffers per item (68 at w ≤ 256),
+// Decode 16 bytes per key for at most 2^22 keys at a time.
 #pragma once
 
 #include <cstddef>

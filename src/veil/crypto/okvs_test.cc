@@ -47,6 +47,21 @@ TEST_P(OkvsRoundTrip, DecodeReturnsEncodedValues) {
 
 INSTANTIATE_TEST_SUITE_P(Sizes, OkvsRoundTrip, ::testing::Values(1, 10, 1000, 1 << 16));
 
+TEST(Okvs, DecodesMoreKeysThanOneSortBatch) {
+  // Decode sorts at most 2^22 keys at a time; keys may repeat.
+  const size_t n = 1 << 12, count = (size_t{1} << 22) + 777;
+  std::mt19937_64 rng(9);
+  const auto keys = RandomBlocks(n, rng);
+  const auto values = RandomBlocks(n, rng);
+  const Okvs okvs = Make(OkvsParams::ForItems(n));
+  std::vector<Block> P(okvs.params().m);
+  ASSERT_TRUE(okvs.Encode(keys.data(), values.data(), n, 4, P.data()).ok());
+  std::vector<Block> probes(count), got(count);
+  for (size_t i = 0; i < count; ++i) probes[i] = keys[(i * 7) % n];
+  okvs.Decode(P.data(), probes.data(), count, 4, got.data());
+  for (size_t i = 0; i < count; ++i) ASSERT_EQ(got[i], values[(i * 7) % n]) << i;
+}
+
 TEST(Okvs, NonKeysDecodeToRandomLookingValues) {
   const size_t n = 1000, probes = 20000;
   std::mt19937_64 rng(1);

@@ -16,7 +16,7 @@ using crypto::kPointBytes;
 using crypto::Point;
 
 constexpr char kDomain[] = "veil/ot/base/co15/v1";
-// Scalar multiplications per ParallelFor chunk (each is tens of microseconds).
+// Receiver's OTs per ParallelFor chunk (two scalar multiplications each, tens of microseconds).
 constexpr int64_t kPointGrain = 8;
 
 // H(i, A, B_i, P) as a 128-bit key.
@@ -63,18 +63,23 @@ StatusOr<std::vector<std::array<Block, 2>>> BaseOtSend(link::Context& ctx, size_
                                                          " bytes of B, expected " +
                                                          std::to_string(count * kPointBytes));
   }
+  // a·B_i for every i (fails on a malformed B_i).
+  std::vector<uint8_t> a_times_b(count * kPointBytes);
+  if (Status st = crypto::ScalarMultBatch(a, bs.data(), count, a_times_b.data()); !st.ok()) {
+    return AlgorithmError("invalid_point", "base OT: B: " + st.message());
+  }
   std::vector<std::array<Block, 2>> keys(count);
   std::atomic<int64_t> bad{-1};
   ParallelFor(static_cast<int64_t>(count), kPointGrain, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {
       const uint8_t* b = bs.data() + i * kPointBytes;
-      Point p0, p1;
-      if (!crypto::ScalarMult(a, b, p0.data()) ||
-          !crypto::PointSub(p0.data(), a_times_a.data(), p1.data())) {
+      const uint8_t* p0 = a_times_b.data() + i * kPointBytes;
+      Point p1;
+      if (!crypto::PointSub(p0, a_times_a.data(), p1.data())) {
         MarkBad(bad, i);
         continue;
       }
-      keys[i] = {DeriveKey(i, big_a, b, p0.data()), DeriveKey(i, big_a, b, p1.data())};
+      keys[i] = {DeriveKey(i, big_a, b, p0), DeriveKey(i, big_a, b, p1.data())};
     }
   });
   if (bad.load() >= 0) return InvalidPoint(bad, "B");

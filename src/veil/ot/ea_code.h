@@ -16,6 +16,10 @@
 // is ⌊r·N / 2^64⌋ for a 64-bit PRG word r; a position that repeats within a row moves to the next
 // free index (mod N), so every row has exactly w distinct entries.
 //
+// Cost: the expansion is m·w random reads of x (N·16 bytes, far beyond the caches at silent-VOLE
+// sizes), issued a few rows ahead as prefetches so that many are in flight; generating the rows
+// costs 16·⌈w/2⌉ bytes of AES-CTR per row. The accumulation is one sequential pass over x.
+//
 // Dual-LPN assumption (semi-honest PCG security, BCGIKS19 §5 with the EA code of BCGIRS22): for a
 // public G of this shape and a regular noise vector e (t blocks of N/t, one uniform nonzero entry
 // each), y = DualEncode(e) is pseudorandom. Parameters are in silent_vole.h.
@@ -38,7 +42,7 @@ inline constexpr int kEaMaxWeight = 64;
 
 class EaCode {
  public:
-  // inputs N ≥ 1, outputs m ≥ 1 with weight w ≤ N; 1 ≤ w ≤ kEaMaxWeight.
+  // 1 ≤ inputs N < 2^32, outputs m ≥ 1 with weight w ≤ N; 1 ≤ w ≤ kEaMaxWeight.
   static StatusOr<EaCode> Create(int64_t inputs, int64_t outputs, int weight,
                                  const crypto::Seed& seed);
 
@@ -57,12 +61,20 @@ class EaCode {
   void DualEncodeRegular(const uint32_t* punctured, const Block* values, int64_t blocks,
                          int block_log2, Block* y) const;
 
+  // DualEncode(x, y) and DualEncodeRegular(punctured, values, blocks, block_log2, y_regular) in
+  // one pass over the rows, so each row is generated once (the silent-VOLE receiver's C and A).
+  void DualEncodeWithRegular(Block* x, Block* y, const uint32_t* punctured, const Block* values,
+                             int64_t blocks, int block_log2, Block* y_regular) const;
+
  private:
   EaCode(int64_t inputs, int64_t outputs, int weight, const crypto::Seed& seed);
-  template <typename Lookup>
-  void Expand(const Lookup& lookup, Block* y) const;
+  // Calls consume(j0, rows, pos) for consecutive batches of rows (pos: rows·w positions), in
+  // parallel over disjoint ranges of rows.
+  template <typename Consume>
+  void ForEachRowBatch(const Consume& consume) const;
   int64_t RowBlocks() const { return (weight_ + 1) / 2; }
-  void RowsFromRandom(const uint64_t* words, int64_t* pos) const;
+  // Positions of `rows` consecutive rows (w each) from their PRG words (2·RowBlocks() per row).
+  void RowsFromRandom(const uint64_t* words, int64_t rows, uint32_t* pos) const;
 
   int64_t inputs_;
   int64_t outputs_;

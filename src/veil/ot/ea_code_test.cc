@@ -77,6 +77,26 @@ TEST(EaCodeTest, MatchesDenseMatrixFromRows) {
   EXPECT_EQ(y, want);
 }
 
+TEST(EaCodeTest, LargeCodeExpandsTheRowsOfRow) {
+  // Rows generated in batches (and with SIMD where the CPU has it) agree with Row(j).
+  const int64_t n = 3000, m = 20000;  // small N: many rows need the linear probing
+  auto code = EaCode::Create(n, m, 11, kSeed);
+  ASSERT_TRUE(code.ok());
+  std::mt19937_64 rng(36);
+  auto x = RandomBlocks(rng, n);
+  std::vector<Block> acc(n), y(m);
+  acc[0] = x[0];
+  for (int64_t i = 1; i < n; ++i) acc[i] = acc[i - 1] ^ x[i];
+  code->DualEncode(x.data(), y.data());
+  for (int64_t j = 0; j < m; ++j) {
+    int64_t p[11];
+    code->Row(j, p);
+    Block want;
+    for (int64_t v : p) want ^= acc[v];
+    ASSERT_EQ(y[j], want) << j;
+  }
+}
+
 TEST(EaCodeTest, EncodingIsLinear) {
   const int64_t n = 50000, m = 10000;  // several parallel chunks
   auto code = EaCode::Create(n, m, 11, kSeed);
@@ -112,11 +132,34 @@ TEST(EaCodeTest, RegularNoiseShortcutMatchesDenseEncoding) {
   EXPECT_EQ(got, want);
 }
 
+TEST(EaCodeTest, OnePassEncodingMatchesTheTwoEncodings) {
+  // Several parallel chunks and row batches, blocks of 2^8.
+  const int log2 = 8, blocks = 300;
+  const int64_t n = int64_t{blocks} << log2, m = 40000;
+  auto code = EaCode::Create(n, m, 11, kSeed);
+  ASSERT_TRUE(code.ok());
+  std::mt19937_64 rng(35);
+  const auto x = RandomBlocks(rng, n);
+  const auto values = RandomBlocks(rng, blocks);
+  std::vector<uint32_t> punctured(blocks);
+  for (auto& p : punctured) p = static_cast<uint32_t>(rng() % 256);
+  auto x1 = x, x2 = x;
+  std::vector<Block> want_y(m), want_a(m), y(m), a(m);
+  code->DualEncode(x1.data(), want_y.data());
+  code->DualEncodeRegular(punctured.data(), values.data(), blocks, log2, want_a.data());
+  code->DualEncodeWithRegular(x2.data(), y.data(), punctured.data(), values.data(), blocks, log2,
+                              a.data());
+  EXPECT_EQ(y, want_y);
+  EXPECT_EQ(a, want_a);
+  EXPECT_EQ(x2, x1);  // x accumulated in place by both
+}
+
 TEST(EaCodeTest, RejectsInvalidParameters) {
   EXPECT_FALSE(EaCode::Create(0, 10, 3, kSeed).ok());
   EXPECT_FALSE(EaCode::Create(10, 0, 3, kSeed).ok());
   EXPECT_FALSE(EaCode::Create(10, 10, 11, kSeed).ok());  // weight > inputs
   EXPECT_FALSE(EaCode::Create(1000, 10, kEaMaxWeight + 1, kSeed).ok());
+  EXPECT_FALSE(EaCode::Create(int64_t{1} << 32, 10, 3, kSeed).ok());  // positions are 32-bit
   EXPECT_EQ(EaCode::Create(10, 10, 0, kSeed).status().code(), "invalid_code_parameters");
 }
 

@@ -9,7 +9,8 @@
 // Tree PRG: G(x) = (π₀(x) ⊕ x, π₁(x) ⊕ x) with π_b AES-128 under two fixed public keys (the
 // π digits after the correlation-robust hash's key, crypto/cr_hash.h): length-doubling in the
 // random-permutation model (the Davies–Meyer/MMO argument of Guo, Katz, Wang and Yu, S&P 2020,
-// §7), as in libOTe's PPRF. AES-NI when the CPU has it, OpenSSL otherwise.
+// §7), as in libOTe's PPRF. VAES (512- or 256-bit) or AES-NI when the CPU has it, OpenSSL
+// otherwise.
 //
 // These functions are local computations; the OTs and messages are in silent_vole.cc. Level ℓ
 // (0 ≤ ℓ < d) goes from depth ℓ to ℓ + 1; the bit followed there is α_ℓ = (α >> (d − 1 − ℓ)) & 1.

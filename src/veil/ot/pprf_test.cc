@@ -14,8 +14,9 @@ namespace {
 
 TEST(PprfTest, GgmLevelIsDaviesMeyerUnderTwoFixedKeys) {
   std::mt19937_64 rng(21);
-  // 7 nodes: one 4-lane batch and a scalar tail.
-  std::vector<Block> in(7), out(14), e0(7), e1(7);
+  // 31 nodes: a 16-node 512-bit VAES batch, an 8-node VAES batch, a 4-node AES-NI batch and a
+  // scalar tail (each CPU runs the widest batches it has, then the narrower ones on the rest).
+  std::vector<Block> in(31), out(62), e0(31), e1(31);
   for (auto& v : in) v = Block{rng(), rng()};
   GgmExpandLevel(in.data(), in.size(), out.data());
   crypto::AesEcb(GgmKey(0), in.data(), e0.data(), in.size());

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "veil/base/parallel.h"
+#include "veil/base/scratch.h"
 #include "veil/ot/gf128.h"
 #include "veil/ot/pprf.h"
 
@@ -53,6 +54,13 @@ Status CheckSize(const Buffer& msg, size_t expected, const char* what, const std
                             what + " from " + peer + ", expected " + std::to_string(expected));
 }
 
+// Makes the reused PPRF scratch hold at least n leaves (freeing a smaller one first).
+void GrowLeaves(ScratchArray<Block>* leaves, int64_t n) {
+  if (leaves->size() >= static_cast<size_t>(n)) return;
+  *leaves = ScratchArray<Block>();
+  *leaves = ScratchArray<Block>(static_cast<size_t>(n));
+}
+
 }  // namespace
 
 VoleChunkShape VoleShapeFor(int64_t outputs) {
@@ -85,7 +93,7 @@ StatusOr<SilentVoleSender> SilentVoleSender::Setup(link::Context* ctx, size_t pe
   return SilentVoleSender(std::move(iknp), ctx, peer, std::move(tag), max_chunk_outputs);
 }
 
-Status SilentVoleSender::Chunk(int64_t m, Block* b) {
+Status SilentVoleSender::Chunk(int64_t m, Block* b, ScratchArray<Block>* leaves) {
   const VoleChunkShape shape = VoleShapeFor(m);
   const int64_t t = shape.trees;
   const int d = shape.depth;
@@ -100,8 +108,8 @@ Status SilentVoleSender::Chunk(int64_t m, Block* b) {
   std::vector<Block> seeds(static_cast<size_t>(t)), level_sums(static_cast<size_t>(2 * t * d)),
       tree_sums(static_cast<size_t>(t));
   prg_.Fill(seeds.data(), seeds.size() * sizeof(Block));
-  std::vector<Block> leaves(static_cast<size_t>(shape.inputs()));
-  PprfSenderExpand(seeds.data(), t, d, leaves.data(), level_sums.data(), tree_sums.data());
+  GrowLeaves(leaves, shape.inputs());
+  PprfSenderExpand(seeds.data(), t, d, leaves->data(), level_sums.data(), tree_sums.data());
 
   // Message: per tree, d pairs (K_0 ⊕ m_0, K_1 ⊕ m_1), then τ_i for every tree.
   std::vector<Block> out(static_cast<size_t>(t * (2 * d + 1)));
@@ -115,14 +123,15 @@ Status SilentVoleSender::Chunk(int64_t m, Block* b) {
   Buffer msg(out.size() * sizeof(Block));
   std::memcpy(msg.data(), out.data(), msg.size());
   VEIL_RETURN_IF_ERROR(ctx_->Send(peer_, PprfTag(tag_, seq_++), std::move(msg)));
-  code.DualEncode(leaves.data(), b);
+  code.DualEncode(leaves->data(), b);
   return Status();
 }
 
 Status SilentVoleSender::SendRandom(int64_t m, Block* b) {
   const int64_t step = ChunkOutputs(m, max_chunk_outputs_);
+  ScratchArray<Block> leaves;
   for (int64_t off = 0; off < m; off += step) {
-    VEIL_RETURN_IF_ERROR(Chunk(std::min(step, m - off), b + off));
+    VEIL_RETURN_IF_ERROR(Chunk(std::min(step, m - off), b + off, &leaves));
   }
   return Status();
 }
@@ -132,9 +141,10 @@ Status SilentVoleSender::Send(int64_t m, Block* b) {
   const int64_t step = ChunkOutputs(m, max_chunk_outputs_);
   const Block d = delta();
   std::vector<Block> corr;
+  ScratchArray<Block> leaves;
   for (int64_t off = 0; off < m; off += step) {
     const int64_t n = std::min(step, m - off);
-    VEIL_RETURN_IF_ERROR(Chunk(n, b + off));
+    VEIL_RETURN_IF_ERROR(Chunk(n, b + off, &leaves));
     for (int64_t pos = off; pos < off + n; pos += kCorrectionBlocks) {
       const int64_t len = std::min(kCorrectionBlocks, off + n - pos);
       VEIL_ASSIGN_OR_RETURN(Buffer msg, ctx_->Recv(peer_, CorrectionTag(tag_, seq_++)));
@@ -169,7 +179,7 @@ StatusOr<SilentVoleReceiver> SilentVoleReceiver::Setup(link::Context* ctx, size_
   return SilentVoleReceiver(std::move(iknp), ctx, peer, std::move(tag), max_chunk_outputs);
 }
 
-Status SilentVoleReceiver::Chunk(int64_t m, Block* a, Block* c) {
+Status SilentVoleReceiver::Chunk(int64_t m, Block* a, Block* c, ScratchArray<Block>* leaves) {
   const VoleChunkShape shape = VoleShapeFor(m);
   const int64_t t = shape.trees;
   const int d = shape.depth;
@@ -212,26 +222,26 @@ Status SilentVoleReceiver::Chunk(int64_t m, Block* a, Block* c) {
       siblings[k] = corr[2 * k + side] ^ pprf_t[k];
     }
   }
-  std::vector<Block> leaves(static_cast<size_t>(shape.inputs()));
-  PprfReceiverExpand(alpha.data(), siblings.data(), t, d, leaves.data());
+  GrowLeaves(leaves, shape.inputs());
+  PprfReceiverExpand(alpha.data(), siblings.data(), t, d, leaves->data());
   const size_t width = size_t{1} << d;
   ParallelFor(t, 8, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {
-      Block* tree = leaves.data() + static_cast<size_t>(i) * width;
+      Block* tree = leaves->data() + static_cast<size_t>(i) * width;
       Block sum = corr[2 * t * d + i] ^ Gf128PackPowers(tq.data() + i * kBits);
       for (size_t j = 0; j < width; ++j) sum ^= tree[j];  // tree[α_i] is zero
       tree[alpha[i]] = sum;
     }
   });
-  code.DualEncode(leaves.data(), c);
-  code.DualEncodeRegular(alpha.data(), y.data(), t, d, a);
+  code.DualEncodeWithRegular(leaves->data(), c, alpha.data(), y.data(), t, d, a);
   return Status();
 }
 
 Status SilentVoleReceiver::ReceiveRandom(int64_t m, Block* a, Block* c) {
   const int64_t step = ChunkOutputs(m, max_chunk_outputs_);
+  ScratchArray<Block> leaves;
   for (int64_t off = 0; off < m; off += step) {
-    VEIL_RETURN_IF_ERROR(Chunk(std::min(step, m - off), a + off, c + off));
+    VEIL_RETURN_IF_ERROR(Chunk(std::min(step, m - off), a + off, c + off, &leaves));
   }
   return Status();
 }
@@ -239,10 +249,11 @@ Status SilentVoleReceiver::ReceiveRandom(int64_t m, Block* a, Block* c) {
 Status SilentVoleReceiver::Receive(int64_t m, const Block* a, Block* c) {
   const int64_t step = ChunkOutputs(m, max_chunk_outputs_);
   std::vector<Block> a_random;
+  ScratchArray<Block> leaves;
   for (int64_t off = 0; off < m; off += step) {
     const int64_t n = std::min(step, m - off);
     a_random.resize(static_cast<size_t>(n));
-    VEIL_RETURN_IF_ERROR(Chunk(n, a_random.data(), c + off));
+    VEIL_RETURN_IF_ERROR(Chunk(n, a_random.data(), c + off, &leaves));
     // D = A_r ⊕ A.
     for (int64_t pos = 0; pos < n; pos += kCorrectionBlocks) {
       const int64_t len = std::min(kCorrectionBlocks, n - pos);

@@ -21,7 +21,8 @@
 //      sends per level (K_0 ⊕ m_0, K_1 ⊕ m_1) and τ_i = ⊕_j v_{i,j} ⊕ b'_i; the receiver sets
 //      leaf α_i to τ_i ⊕ ⊕_{j≠α_i} v_{i,j} ⊕ c'_i = v_{i,α_i} + y_i·Δ.
 //      Now b = v and c = v + e·Δ for the regular noise vector e.
-//   4. B = DualEncode(b), C = DualEncode(c), A = DualEncode(e) with the EA code.
+//   4. B = DualEncode(b), C = DualEncode(c), A = DualEncode(e) with the EA code (the receiver
+//      computes C and A in one pass over the code's rows, EaCode::DualEncodeWithRegular).
 // Messages per chunk: the IKNP matrix (receiver → sender, 16·t'·(128 + d) bytes) and the PPRF
 // corrections (sender → receiver, 16·t'·(2d + 1) bytes): two flows; 1.1–1.7 MB per chunk at the
 // default parameters (t' = 416–605 trees of depth 14 for m_c ≈ 2^20 … 2^21). Chosen VOLE adds 16·m
@@ -37,8 +38,9 @@
 // with the EA code and regular noise, AES as a PRF/random permutation and the CCR hash (iknp.h).
 // Not secure against a malicious party (no consistency checks on the PPRF or the base VOLE).
 //
-// Memory: per chunk N ≤ ~2·5·kVoleMaxChunkOutputs blocks of scratch (≈ 170 MB at 2^21 outputs)
-// per party plus the caller's outputs; independent of m beyond the outputs themselves.
+// Memory: N ≤ ~2·5·kVoleMaxChunkOutputs blocks of scratch (≈ 170 MB at 2^21 outputs, transparent
+// huge pages, base/scratch.h) per party, allocated once per call and reused by its chunks, plus
+// the caller's outputs; independent of m beyond the outputs themselves.
 //
 // Errors: NetworkError from the link; AlgorithmError("unexpected_message_size") for a malformed
 // peer message; ParameterError("invalid_chunk_size") for max_chunk_outputs < 1.
@@ -49,6 +51,7 @@
 #include <cstdint>
 #include <string>
 
+#include "veil/base/scratch.h"
 #include "veil/base/status.h"
 #include "veil/crypto/block.h"
 #include "veil/crypto/prg.h"
@@ -91,7 +94,8 @@ class SilentVoleSender {
  private:
   SilentVoleSender(IknpCotSender iknp, link::Context* ctx, size_t peer, std::string tag,
                    int64_t max_chunk_outputs);
-  Status Chunk(int64_t m, Block* b);
+  // One chunk; `leaves` is the PPRF's scratch, reused (grown when too small) across chunks.
+  Status Chunk(int64_t m, Block* b, ScratchArray<Block>* leaves);
   IknpCotSender iknp_;
   link::Context* ctx_;
   size_t peer_;
@@ -116,7 +120,7 @@ class SilentVoleReceiver {
  private:
   SilentVoleReceiver(IknpCotReceiver iknp, link::Context* ctx, size_t peer, std::string tag,
                      int64_t max_chunk_outputs);
-  Status Chunk(int64_t m, Block* a, Block* c);
+  Status Chunk(int64_t m, Block* a, Block* c, ScratchArray<Block>* leaves);
   IknpCotReceiver iknp_;
   link::Context* ctx_;
   size_t peer_;
