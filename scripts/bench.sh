@@ -8,6 +8,8 @@ echo "== bench_psi (ECDH PSI vs. compute bound; 2^12..2^${PSI_MAX_LOG:-20} per p
 "$BUILD/bin/bench_psi" --min-log "${PSI_MIN_LOG:-12}" --max-log "${PSI_MAX_LOG:-20}" --json "$OUT/psi.json" | tee "$OUT/psi.txt"
 echo "== bench_psi --protocol KKRT_PSI_2PC (KKRT16; 2^12..2^${KKRT_MAX_LOG:-20} per party)"
 "$BUILD/bin/bench_psi" --protocol KKRT_PSI_2PC --min-log 12 --max-log "${KKRT_MAX_LOG:-20}" --json "$OUT/psi_kkrt.json" | tee "$OUT/psi_kkrt.txt"
+echo "== bench_psi --protocol PROTOCOL_RR22 (RR22: silent VOLE + OKVS; 2^12..2^${RR22_MAX_LOG:-20} per party)"
+"$BUILD/bin/bench_psi" --protocol PROTOCOL_RR22 --min-log 12 --max-log "${RR22_MAX_LOG:-20}" --json "$OUT/psi_rr22.json" | tee "$OUT/psi_rr22.txt"
 echo "== bench_mpc (secret-sharing kernels)"
 "$BUILD/bin/bench_mpc" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true | tee "$OUT/mpc.txt"
 echo "== bench_ot (IKNP OT extension, both parties in-process)"
