@@ -26,7 +26,7 @@ cat > "$DIR/psi.json" <<JSON
     "keys": {"alice": ["id"], "bob": ["uid"]},
     "input_paths": {"alice": "$DIR/data/alice.csv", "bob": "$DIR/data/bob.csv"},
     "output_paths": {"alice": "$DIR/out/alice_psi.csv", "bob": "$DIR/out/bob_psi.csv"},
-    "receiver": "alice", "broadcast_result": true, "protocol": "ECDH_PSI_2PC", "sort": true
+    "receiver": "alice", "broadcast_result": true, "protocol": "PROTOCOL_RR22", "sort": true
   }
 }
 JSON

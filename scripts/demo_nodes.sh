@@ -77,7 +77,7 @@ for node in alice bob; do
   "task_id": "demo-job", "subtask_id": "demo-psi", "execution_id": "demo-nodes-1",
   "sf_init_config": {"parties": $PARTIES, "self_party": "$node"},
   "task_config": {
-    "task_type": "psi", "protocol": "ECDH_PSI_2PC",
+    "task_type": "psi", "protocol": "KKRT_PSI_2PC",
     "keys": {"alice": ["id"], "bob": ["uid"]},
     "input_paths": {"alice": "$DATA/alice.csv", "bob": "$DATA/bob.csv"},
     "output_paths": {"alice": "$DIR/alice/out/psi.csv", "bob": "$DIR/bob/out/psi.csv"},
